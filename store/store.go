@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/sightline-analytics/sightline/event"
 )
@@ -42,10 +43,42 @@ type Querier interface {
 	Dialect() string
 }
 
+// ReplaySummary describes the recording of one session window, or (as an
+// argument to AddReplayChunk) the contribution of one replay chunk to it.
+type ReplaySummary struct {
+	ProjectID  int64
+	SessionID  string
+	WindowID   string
+	DistinctID string
+	URL        string // first URL recorded
+	Start      time.Time
+	End        time.Time
+	ActiveMs   int64 // time with user input, in milliseconds
+	Clicks     int64
+	Keypresses int64
+	Errors     int64
+	Bytes      int64 // compressed bytes stored
+	Chunks     int64
+}
+
+// ReplayIndex keeps per-session replay summaries next to the events, so that
+// session queries can filter on "has replay" and show replay facts without a
+// second store.
+type ReplayIndex interface {
+	// AddReplayChunk merges a new chunk's summary into its session window's
+	// row: earliest Start, latest End, counters summed; URL and DistinctID
+	// are kept from the first chunk that had them. Callers call it once per
+	// newly stored chunk (the blob store tells them whether it was new).
+	AddReplayChunk(ctx context.Context, chunk ReplaySummary) error
+	// Replays returns the summaries of a session's windows, by Start.
+	Replays(ctx context.Context, projectID int64, sessionID string) ([]ReplaySummary, error)
+}
+
 // Store is a complete event store.
 type Store interface {
 	Writer
 	Querier
+	ReplayIndex
 	// Count returns the number of stored events of a project (for health
 	// checks, onboarding and tests).
 	Count(ctx context.Context, projectID int64) (int64, error)
