@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/sightline-analytics/sightline"
+	"github.com/sightline-analytics/sightline/event"
+	"github.com/sightline-analytics/sightline/synth"
+)
+
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: sightline bench ingest [flags]")
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "ingest":
+		return benchIngest(ctx, args[1:], stdout, stderr)
+	case "query":
+		return benchQuery(ctx, args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "unknown benchmark %q (have: ingest, query)\n", args[0])
+	return flag.ErrHelp
+}
+
+// IngestResult is what `sightline bench ingest` reports.
+type IngestResult struct {
+	Events          int     `json:"events"`
+	Clients         int     `json:"clients"`
+	BatchSize       int     `json:"batch_size"`
+	Requests        int     `json:"requests"`
+	AckSeconds      float64 `json:"ack_seconds"`
+	DurableSeconds  float64 `json:"durable_seconds"`
+	AckedPerSecond  float64 `json:"acked_events_per_second"`
+	StoredPerSecond float64 `json:"stored_events_per_second"`
+	WireMBPerSecond float64 `json:"wire_mb_per_second"`
+	JSONMBPerSecond float64 `json:"json_mb_per_second"`
+	LatencyP50Ms    float64 `json:"ack_latency_p50_ms"`
+	LatencyP99Ms    float64 `json:"ack_latency_p99_ms"`
+	LatencyMaxMs    float64 `json:"ack_latency_max_ms"`
+	AllocsPerEvent  float64 `json:"allocs_per_event"`
+	BytesPerEvent   float64 `json:"alloc_bytes_per_event"`
+	Stored          int64   `json:"stored"`
+	GOMAXPROCS      int     `json:"gomaxprocs"`
+}
+
+func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	events := fs.Int("events", 1_000_000, "events to send")
+	clients := fs.Int("clients", 16, "concurrent HTTP clients")
+	batch := fs.Int("batch", 200, "events per request")
+	data := fs.String("data", "", "data directory (default: a temporary one, removed afterwards)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *events <= 0 || *clients <= 0 || *batch <= 0 || *batch > 10_000 {
+		return errors.New("--events and --clients must be positive and --batch in 1..10000")
+	}
+	dir := *data
+	if dir == "" {
+		d, err := os.MkdirTemp("", "sightline-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	app, err := sightline.New(sightline.Config{
+		Addr: "127.0.0.1:0", DataDir: dir, SpoolMaxBytes: 8 << 30,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	p, _, err := app.CreateProject(ctx, "bench")
+	if err != nil {
+		return err
+	}
+	settings := p.Settings
+	settings.RateLimitPerSecond = 0 // measure the server, not the limiter
+	if _, err := app.Meta().UpdateProjectSettings(ctx, p.ID, settings); err != nil {
+		return err
+	}
+	if err := app.Start(ctx); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(stderr, "generating %d events in batches of %d…\n", *events, *batch)
+	bodies, jsonBytes, n, err := benchBodies(p.Token, *events, *batch)
+	if err != nil {
+		return err
+	}
+	var wireBytes int
+	for _, b := range bodies {
+		wireBytes += len(b.gz)
+	}
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}}
+	url := app.URL() + "/api/capture"
+	lat := make([]time.Duration, len(bodies))
+	var next atomic.Int64
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	runtime.GC()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	start := time.Now()
+	prog := newProgress(stderr, "ingesting", n)
+	var sent atomic.Int64
+	for range *clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(bodies) || ctx.Err() != nil || failed.Load() != nil {
+					return
+				}
+				t0 := time.Now()
+				if err := postBatch(ctx, client, url, bodies[i]); err != nil {
+					failed.Store(err)
+					return
+				}
+				lat[i] = time.Since(t0)
+				prog.update(int(sent.Add(int64(bodies[i].events))))
+			}
+		}()
+	}
+	wg.Wait()
+	ackDur := time.Since(start)
+	prog.done()
+	if err, _ := failed.Load().(error); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := app.Flush(ctx); err != nil {
+		return err
+	}
+	durDur := time.Since(start)
+	runtime.ReadMemStats(&ms1)
+	stored, err := app.Store().Count(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	if stored != int64(n) {
+		return fmt.Errorf("bench: %d events acknowledged but %d stored", n, stored)
+	}
+	slices.Sort(lat)
+	res := IngestResult{
+		Events: n, Clients: *clients, BatchSize: *batch, Requests: len(bodies),
+		AckSeconds: ackDur.Seconds(), DurableSeconds: durDur.Seconds(),
+		AckedPerSecond:  float64(n) / ackDur.Seconds(),
+		StoredPerSecond: float64(n) / durDur.Seconds(),
+		WireMBPerSecond: float64(wireBytes) / 1e6 / ackDur.Seconds(),
+		JSONMBPerSecond: float64(jsonBytes) / 1e6 / ackDur.Seconds(),
+		LatencyP50Ms:    ms(quantile(lat, 0.50)),
+		LatencyP99Ms:    ms(quantile(lat, 0.99)),
+		LatencyMaxMs:    ms(lat[len(lat)-1]),
+		AllocsPerEvent:  float64(ms1.Mallocs-ms0.Mallocs) / float64(n),
+		BytesPerEvent:   float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(n),
+		Stored:          stored,
+		GOMAXPROCS:      runtime.GOMAXPROCS(0),
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\t\n", k, v) }
+	row("events", fmt.Sprint(n))
+	row("clients × batch", fmt.Sprintf("%d × %d", *clients, *batch))
+	row("acknowledged (fsync'd) events/s", fmt.Sprintf("%.0f", res.AckedPerSecond))
+	row("stored (in DuckDB) events/s", fmt.Sprintf("%.0f", res.StoredPerSecond))
+	row("wire MB/s (gzip)", fmt.Sprintf("%.1f", res.WireMBPerSecond))
+	row("JSON MB/s", fmt.Sprintf("%.1f", res.JSONMBPerSecond))
+	row("ack latency p50 / p99 / max", fmt.Sprintf("%.1f / %.1f / %.1f ms", res.LatencyP50Ms, res.LatencyP99Ms, res.LatencyMaxMs))
+	row("allocs per event (client+server)", fmt.Sprintf("%.1f (%.0f B)", res.AllocsPerEvent, res.BytesPerEvent))
+	row("stored exactly once", fmt.Sprintf("%d / %d", stored, n))
+	return tw.Flush()
+}
+
+type benchBody struct {
+	gz     []byte
+	events int
+}
+
+// benchBodies pre-generates every request body so that the measured loop
+// spends its time in the server, not in the generator.
+func benchBodies(token string, total, size int) ([]benchBody, int, int, error) {
+	var (
+		bodies    []benchBody
+		pending   []event.Raw
+		jsonBytes int
+		n         int
+		buf       []byte
+		zbuf      bytes.Buffer
+	)
+	zw, _ := gzip.NewWriterLevel(&zbuf, gzip.DefaultCompression)
+	emit := func(evs []event.Raw) {
+		buf = synth.CaptureBody(buf[:0], token, time.Now(), evs)
+		jsonBytes += len(buf)
+		zbuf.Reset()
+		zw.Reset(&zbuf)
+		zw.Write(buf)
+		zw.Close()
+		bodies = append(bodies, benchBody{gz: bytes.Clone(zbuf.Bytes()), events: len(evs)})
+		n += len(evs)
+	}
+	days := 7
+	_, err := synth.Generate(synth.Config{Seed: 42, Days: days, Events: total, Start: seedStart(days)}, func(b []event.Raw) error {
+		for i := range b {
+			if n+len(pending) >= total {
+				return errStopGen
+			}
+			pending = append(pending, b[i])
+			if len(pending) == size {
+				emit(pending)
+				pending = pending[:0]
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStopGen) {
+		return nil, 0, 0, err
+	}
+	if len(pending) > 0 {
+		emit(pending)
+	}
+	return bodies, jsonBytes, n, nil
+}
+
+var errStopGen = errors.New("enough events")
+
+func postBatch(ctx context.Context, c *http.Client, url string, b benchBody) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b.gz))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Accepted int               `json:"accepted"`
+		Rejected []json.RawMessage `json:"rejected"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("capture answered %s (%v)", resp.Status, err)
+	}
+	if out.Accepted != b.events {
+		return fmt.Errorf("capture accepted %d of %d events: %s", out.Accepted, b.events, out.Rejected)
+	}
+	return nil
+}
+
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }

@@ -1,0 +1,132 @@
+// Command sightline runs Sightline: serve, demo, seed, bench and version.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sightline-analytics/sightline"
+)
+
+const usage = `Sightline: self-hosted behavioral analytics.
+
+Usage:
+  sightline serve  [--addr 127.0.0.1:8080] [--data ./sightline-data] [--admin-key KEY]
+  sightline demo   [--addr 127.0.0.1:8080] [--data ./sightline-demo] [--days 30] [--events N]
+  sightline seed   --events N [--days D] [--seed S] [--data DIR] [--project NAME] [--json]
+  sightline bench  ingest [--events N] [--clients C] [--batch B] [--json]
+  sightline version
+
+Environment: SIGHTLINE_ADDR, SIGHTLINE_DATA and SIGHTLINE_ADMIN_KEY set the
+defaults of --addr, --data and --admin-key.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "sightline:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr)
+	case "seed":
+		return cmdSeed(ctx, rest, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, rest, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "sightline", sightline.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+	return flag.ErrHelp
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// serverFlags are the flags serve and demo share.
+type serverFlags struct {
+	addr, data, adminKey, logLevel string
+	trustProxy                     bool
+}
+
+func (f *serverFlags) register(fs *flag.FlagSet, defaultData string) {
+	fs.StringVar(&f.addr, "addr", env("SIGHTLINE_ADDR", "127.0.0.1:8080"), "listen address")
+	fs.StringVar(&f.data, "data", env("SIGHTLINE_DATA", defaultData), "data directory")
+	fs.StringVar(&f.adminKey, "admin-key", env("SIGHTLINE_ADMIN_KEY", ""), "master API key (creates projects, queries any project)")
+	fs.StringVar(&f.logLevel, "log-level", env("SIGHTLINE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	fs.BoolVar(&f.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For")
+}
+
+func (f *serverFlags) config(stderr io.Writer) (sightline.Config, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return sightline.Config{}, fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	slog.SetDefault(log)
+	return sightline.Config{
+		Addr:       f.addr,
+		DataDir:    f.data,
+		AdminKey:   f.adminKey,
+		TrustProxy: f.trustProxy,
+		Logger:     log,
+	}, nil
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf serverFlags
+	sf.register(fs, "sightline-data")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := sf.config(stderr)
+	if err != nil {
+		return err
+	}
+	app, err := sightline.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := app.Start(ctx); err != nil {
+		app.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "Sightline %s listening on %s (data in %s)\n", sightline.Version, app.URL(), cfg.DataDir)
+	if cfg.AdminKey == "" {
+		fmt.Fprintln(stdout, "No admin key set: set SIGHTLINE_ADMIN_KEY (or --admin-key) to create projects through the API.")
+	}
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "Shutting down: draining the spool into the event store…")
+	return app.Close()
+}

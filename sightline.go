@@ -1,0 +1,278 @@
+// Package sightline wires Sightline's components into one application: the
+// metadata store, the event store, the durable spool and its writer, the
+// capture, replay and query endpoints, the SDK and the dashboard. The binary
+// (cmd/sightline) and the tests both start Sightline through New.
+package sightline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sightline-analytics/sightline/api"
+	"github.com/sightline-analytics/sightline/capture"
+	"github.com/sightline-analytics/sightline/event"
+	"github.com/sightline-analytics/sightline/meta"
+	"github.com/sightline-analytics/sightline/spool"
+	"github.com/sightline-analytics/sightline/store"
+	"github.com/sightline-analytics/sightline/store/duckdb"
+)
+
+// Version is the release this binary was built from; set with
+// -ldflags "-X github.com/sightline-analytics/sightline.Version=…".
+var Version = "dev"
+
+// Config configures an App. Zero values take the documented defaults.
+type Config struct {
+	// Addr is the listen address (default 127.0.0.1:8080; port 0 picks a
+	// free one, see App.URL).
+	Addr string
+	// DataDir holds the spool, the stores and replay blobs
+	// (default ./sightline-data).
+	DataDir string
+	// AdminKey is a master API key that may create projects and query any
+	// project. Empty: no master key.
+	AdminKey string
+	// SpoolMaxBytes bounds the spool on disk (default 1 GiB); past it,
+	// capture answers 503 with Retry-After.
+	SpoolMaxBytes int64
+	// TrustProxy takes client addresses from X-Forwarded-For (behind a
+	// load balancer).
+	TrustProxy bool
+	// Logger receives structured logs (default: slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "sightline-data"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// App is a running (or ready to run) Sightline.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	meta     *meta.Store
+	tokens   *meta.Cache
+	events   *duckdb.Store
+	spool    *spool.Spool
+	writer   *spool.Writer
+	registry *prometheus.Registry
+	handler  http.Handler
+
+	mu       sync.Mutex
+	srv      *http.Server
+	ln       net.Listener
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when the writer has stopped
+	closed   bool
+	closeErr error
+}
+
+// New opens (creating if needed) the data directory and every store in it.
+// Nothing listens until Start.
+func New(cfg Config) (*App, error) {
+	cfg.setDefaults()
+	a := &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("sightline: create data dir: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			a.closeStores()
+		}
+	}()
+	ctx := context.Background()
+	var err error
+	if a.meta, err = meta.Open(ctx, filepath.Join(cfg.DataDir, "meta.db")); err != nil {
+		return nil, fmt.Errorf("sightline: open metadata: %w", err)
+	}
+	a.tokens = meta.NewCache(a.meta, meta.CacheOptions{})
+	if a.events, err = duckdb.Open(filepath.Join(cfg.DataDir, "events.duckdb"), duckdb.Options{}); err != nil {
+		return nil, fmt.Errorf("sightline: open event store: %w", err)
+	}
+	if a.spool, err = spool.Open(filepath.Join(cfg.DataDir, "spool"), spool.Options{MaxBytes: cfg.SpoolMaxBytes, Logger: a.log}); err != nil {
+		return nil, fmt.Errorf("sightline: open spool: %w", err)
+	}
+	a.writer = spool.NewWriter(a.spool, a.events, event.DecodeBatch, spool.WriterOptions{Logger: a.log})
+	a.registerMetrics()
+	a.handler = a.routes()
+	ok = true
+	return a, nil
+}
+
+func (a *App) registerMetrics() {
+	a.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	a.registry.MustRegister(spoolCollector{a})
+}
+
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	httpMetrics := api.NewHTTPMetrics(a.registry)
+	capt := capture.New(tokenResolver{a.tokens}, a.spool, capture.Options{
+		Logger:     a.log,
+		Metrics:    capture.NewMetrics(a.registry),
+		TrustProxy: a.cfg.TrustProxy,
+	})
+	mux.Handle("/api/capture", capt)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
+	api.New(api.Deps{
+		Meta:     a.meta,
+		Tokens:   a.tokens,
+		Events:   a.events,
+		AdminKey: a.cfg.AdminKey,
+		Logger:   a.log,
+		Version:  Version,
+	}).Register(mux)
+	return api.Recover(a.log, httpMetrics.Wrap(mux))
+}
+
+// Handler is the whole HTTP surface, for embedding Sightline in a test or
+// another server.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Store is the event store, for tests and tools that query it directly.
+func (a *App) Store() store.Store { return a.events }
+
+// Meta is the metadata store.
+func (a *App) Meta() *meta.Store { return a.meta }
+
+// CreateProject creates a project and its first API key.
+func (a *App) CreateProject(ctx context.Context, name string) (meta.Project, string, error) {
+	return a.meta.CreateProject(ctx, name)
+}
+
+// Start listens on the configured address and starts the spool writer. It
+// returns once the listener is bound; Close stops both.
+func (a *App) Start(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.srv != nil {
+		return errors.New("sightline: already started")
+	}
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("sightline: listen on %s: %w", a.cfg.Addr, err)
+	}
+	a.ln = ln
+	a.srv = &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	a.done = make(chan struct{})
+	go func() {
+		defer close(a.done)
+		if err := a.writer.Run(wctx); err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("spool writer stopped", "err", err)
+		}
+	}()
+	go func() {
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// URL is the base URL the app listens on, once started.
+func (a *App) URL() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ln == nil {
+		return ""
+	}
+	return "http://" + a.ln.Addr().String()
+}
+
+// Flush waits until every event acknowledged so far is in the event store.
+func (a *App) Flush(ctx context.Context) error { return a.writer.Flush(ctx) }
+
+// Close shuts down gracefully: it stops accepting requests, lets the ones in
+// flight finish, drains the spool into the event store, and closes the
+// stores. It is safe to call more than once.
+func (a *App) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return a.closeErr
+	}
+	a.closed = true
+	var errs []error
+	if a.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		errs = append(errs, a.srv.Shutdown(ctx))
+		cancel()
+		dctx, dcancel := context.WithTimeout(context.Background(), 60*time.Second)
+		if err := a.writer.Drain(dctx); err != nil {
+			errs = append(errs, fmt.Errorf("sightline: drain spool: %w", err))
+		}
+		dcancel()
+		a.cancel()
+		<-a.done
+	}
+	errs = append(errs, a.closeStores())
+	a.closeErr = errors.Join(errs...)
+	return a.closeErr
+}
+
+func (a *App) closeStores() error {
+	var errs []error
+	if a.spool != nil {
+		errs = append(errs, a.spool.Close())
+	}
+	if a.events != nil {
+		errs = append(errs, a.events.Close())
+	}
+	if a.meta != nil {
+		errs = append(errs, a.meta.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// tokenResolver adapts the metadata token cache to what capture needs.
+type tokenResolver struct{ c *meta.Cache }
+
+func (t tokenResolver) ProjectByToken(ctx context.Context, token string) (capture.Project, error) {
+	p, err := t.c.ProjectByToken(ctx, token)
+	if errors.Is(err, meta.ErrNotFound) {
+		return capture.Project{}, capture.ErrUnknownToken
+	} else if err != nil {
+		return capture.Project{}, err
+	}
+	s := p.Settings
+	return capture.Project{
+		ID:              p.ID,
+		AnonymizeIP:     s.AnonymizeIP,
+		CaptureDisabled: s.CaptureDisabled,
+		AllowedOrigins:  s.AllowedOrigins,
+		RateLimit:       s.RateLimitPerSecond,
+		RateBurst:       s.RateLimitBurst,
+	}, nil
+}
