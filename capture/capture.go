@@ -21,6 +21,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/sightline-analytics/sightline/event"
 	"github.com/sightline-analytics/sightline/spool"
 )
@@ -253,7 +256,7 @@ func (h *Handler) capture(r *http.Request) (*Response, error) {
 		}
 		if err := event.Normalize(&raws[i], b, &evs[k]); err != nil {
 			resp.Rejected = append(resp.Rejected, Rejection{Index: i, Error: err.Error()})
-			h.opts.Metrics.rejected(reasonOf(err))
+			h.opts.Metrics.rejected(string(event.ReasonOf(err)))
 			continue
 		}
 		k++
@@ -277,31 +280,39 @@ func (h *Handler) capture(r *http.Request) (*Response, error) {
 // decodeRequest parses a capture body. A batch whose envelope parses but
 // where some events have fields of the wrong type is not failed whole: each
 // event is decoded on its own and the broken ones are reported by index.
+//
+// The decoder is encoding/json/v2's (github.com/go-json-experiment/json):
+// decoding is most of what capture costs, and v2 decodes several times
+// faster than encoding/json while being stricter (duplicate names are
+// errors, names match case-sensitively).
 func decodeRequest(body []byte, req *Request) (raws []event.Raw, perEvent []error, err error) {
 	if len(body) == 0 {
 		return nil, nil, errorf(http.StatusBadRequest, "empty body: send a JSON object with \"token\" and \"events\"")
 	}
-	if err := json.Unmarshal(body, req); err == nil {
+	err = jsonv2.Unmarshal(body, req)
+	if err == nil {
 		return req.Events, nil, nil
-	} else if _, ok := err.(*json.UnmarshalTypeError); !ok {
+	}
+	var se *jsonv2.SemanticError
+	if !errors.As(err, &se) {
 		return nil, nil, errorf(http.StatusBadRequest, "body is not valid JSON: %v", err)
 	}
 	var loose struct {
-		Token  json.RawMessage   `json:"token"`
-		SentAt json.RawMessage   `json:"sent_at"`
-		Events []json.RawMessage `json:"events"`
+		Token  jsontext.Value   `json:"token"`
+		SentAt jsontext.Value   `json:"sent_at"`
+		Events []jsontext.Value `json:"events"`
 	}
-	if err := json.Unmarshal(body, &loose); err != nil {
+	if err := jsonv2.Unmarshal(body, &loose); err != nil {
 		return nil, nil, errorf(http.StatusBadRequest, "body must be an object with a string \"token\" and an array \"events\": %v", err)
 	}
-	*req = Request{SentAt: loose.SentAt}
-	if err := json.Unmarshal(loose.Token, &req.Token); err != nil && len(loose.Token) > 0 {
+	*req = Request{SentAt: json.RawMessage(loose.SentAt)}
+	if len(loose.Token) > 0 && jsonv2.Unmarshal(loose.Token, &req.Token) != nil {
 		return nil, nil, errorf(http.StatusBadRequest, "token must be a string")
 	}
 	raws = make([]event.Raw, len(loose.Events))
 	perEvent = make([]error, len(loose.Events))
 	for i, m := range loose.Events {
-		if err := json.Unmarshal(m, &raws[i]); err != nil {
+		if err := jsonv2.Unmarshal(m, &raws[i]); err != nil {
 			perEvent[i] = fieldError(err)
 		}
 	}
@@ -309,19 +320,15 @@ func decodeRequest(body []byte, req *Request) (raws []event.Raw, perEvent []erro
 }
 
 func fieldError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return errors.New(te.Field + ": expected " + te.Type.String() + ", got " + te.Value)
+	var se *jsonv2.SemanticError
+	if errors.As(err, &se) && se.JSONPointer != "" {
+		field := strings.TrimPrefix(string(se.JSONPointer), "/")
+		if se.GoType != nil {
+			return fmt.Errorf("%s: expected %s, got JSON %s", field, se.GoType, se.JSONKind)
+		}
+		return fmt.Errorf("%s: %v", field, se.Err)
 	}
 	return err
-}
-
-func reasonOf(err error) string {
-	var ee *event.Error
-	if errors.As(err, &ee) {
-		return ee.Field
-	}
-	return "invalid"
 }
 
 // originAllowed matches a page origin against a project's allowed origins:
