@@ -1,0 +1,578 @@
+package duckdb
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/sightline-analytics/sightline/event"
+	"github.com/sightline-analytics/sightline/store"
+)
+
+// The writer hands each event to DuckDB's query appender as its typed
+// non-string fields plus one string holding every string field, separated
+// by NUL bytes: passing a value costs a cgo call, and 26 of them per event
+// made the appender the most expensive part of an append. The INSERT splits
+// the string again, in vectorized C++.
+
+// stringColumns are the string fields, in packing order (see packStrings).
+var stringColumns = []string{
+	"uuid", "event", "distinct_id", "session_id", "window_id",
+	"url", "host", "path", "query", "title", "referrer", "referring_domain",
+	"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+	"browser", "browser_version", "os", "os_version", "device_type", "ip",
+	"elements_chain", "selector", "properties",
+}
+
+// appenderColumns are the query appender's columns, in fillRow order.
+var appenderColumns = []struct {
+	name string
+	typ  duckdb.Type
+}{
+	{"project_id", duckdb.TYPE_BIGINT},
+	{"timestamp", duckdb.TYPE_TIMESTAMP_TZ},
+	{"received_at", duckdb.TYPE_TIMESTAMP_TZ},
+	{"x", duckdb.TYPE_DOUBLE},
+	{"y", duckdb.TYPE_DOUBLE},
+	{"offset_x", duckdb.TYPE_DOUBLE},
+	{"offset_y", duckdb.TYPE_DOUBLE},
+	{"viewport_width", duckdb.TYPE_INTEGER},
+	{"viewport_height", duckdb.TYPE_INTEGER},
+	{"document_width", duckdb.TYPE_INTEGER},
+	{"document_height", duckdb.TYPE_INTEGER},
+	{"rage", duckdb.TYPE_BOOLEAN},
+	{"dead", duckdb.TYPE_BOOLEAN},
+	{"error_click", duckdb.TYPE_BOOLEAN},
+	{"truncated", duckdb.TYPE_BOOLEAN},
+	{"strs", duckdb.TYPE_VARCHAR},
+}
+
+// eventColumns are the columns of events, in table order.
+var eventColumns = []string{
+	"project_id", "uuid", "event", "distinct_id", "session_id", "window_id",
+	"timestamp", "received_at",
+	"url", "host", "path", "query", "title", "referrer", "referring_domain",
+	"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+	"browser", "browser_version", "os", "os_version", "device_type", "ip",
+	"elements_chain", "selector", "x", "y", "offset_x", "offset_y",
+	"viewport_width", "viewport_height", "document_width", "document_height",
+	"rage", "dead", "error_click", "truncated", "properties",
+}
+
+var (
+	keyNames      = []string{"project_id", "uuid"}
+	keyTypes      []duckdb.TypeInfo
+	appenderNames []string
+	appenderTypes []duckdb.TypeInfo
+	// insertSQL is the query appender's statement: it unpacks the strings.
+	insertSQL string
+)
+
+func init() {
+	for _, t := range []duckdb.Type{duckdb.TYPE_BIGINT, duckdb.TYPE_VARCHAR} {
+		ti, err := duckdb.NewTypeInfo(t)
+		if err != nil {
+			panic(fmt.Sprintf("duckdb: key type: %v", err))
+		}
+		keyTypes = append(keyTypes, ti)
+	}
+	for _, c := range appenderColumns {
+		ti, err := duckdb.NewTypeInfo(c.typ)
+		if err != nil {
+			panic(fmt.Sprintf("duckdb: type of appender column %s: %v", c.name, err))
+		}
+		appenderNames = append(appenderNames, c.name)
+		appenderTypes = append(appenderTypes, ti)
+	}
+	expr := map[string]string{}
+	for _, c := range appenderColumns {
+		expr[c.name] = `a."` + c.name + `"`
+	}
+	for i, name := range stringColumns {
+		expr[name] = fmt.Sprintf("a.l[%d]", i+1)
+	}
+	// A malformed document becomes '{}' rather than failing the batch.
+	expr["properties"] = "coalesce(try_cast(" + expr["properties"] + " AS JSON), '{}')"
+	var cols, sel []string
+	for _, name := range eventColumns {
+		e, ok := expr[name]
+		if !ok {
+			panic("duckdb: no value for events column " + name)
+		}
+		cols = append(cols, `"`+name+`"`)
+		sel = append(sel, e)
+	}
+	insertSQL = "INSERT INTO events (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(sel, ", ") +
+		" FROM (SELECT *, string_split(strs, chr(0)) AS l FROM appended_data) a"
+}
+
+// maxDedupRanges bounds the number of time ranges searched for duplicates of
+// one batch; a batch scattered over more ranges merges the closest ones.
+const maxDedupRanges = 16
+
+type uuidKey struct {
+	project int64
+	uuid    string
+}
+
+// writer owns the one connection that appends.
+type writer struct {
+	mu   sync.Mutex
+	conn *sql.Conn
+	opts Options
+	log  *slog.Logger
+
+	// Buffers reused from batch to batch.
+	seen   map[uuidKey]struct{}
+	keep   []int // indexes of the events to store
+	vals   []driver.Value
+	micros []int64
+	gaps   []gap
+	ident  []identRow
+	strs   []byte
+
+	// beforeCommit, when set by a test, runs just before COMMIT; an error
+	// from it aborts the batch like any other failure would.
+	beforeCommit func() error
+}
+
+func newWriter(ctx context.Context, db *sql.DB, opts Options) (*writer, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: writer connection: %w", err)
+	}
+	return &writer{
+		conn: conn,
+		opts: opts,
+		log:  opts.Logger,
+		seen: make(map[uuidKey]struct{}),
+		vals: make([]driver.Value, len(appenderColumns)),
+	}, nil
+}
+
+func (w *writer) close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.conn.Close(); err != nil {
+		return fmt.Errorf("duckdb: close writer connection: %w", err)
+	}
+	return nil
+}
+
+// Append implements store.Writer.
+//
+// Everything happens in one transaction on the writer's connection:
+//
+//  1. In Go: drop events without a UUID or a usable time, and duplicates
+//     inside the batch (the first occurrence wins).
+//  2. The batch's (project_id, uuid) keys go through a query appender whose
+//     statement semi-joins them with the stored events of the batch's time
+//     ranges (widened by Options.DedupSlack): the scan touches only the row
+//     groups whose timestamp zone maps overlap the batch. The keys found
+//     come back to Go; normally there are none.
+//  3. The remaining events go through a second query appender into events.
+//     Its buffered rows are an in-memory staging relation that is never
+//     written to storage, and its INSERT needs no join.
+//  4. Identity mappings and person properties are updated from the newly
+//     stored events only, and the checkpoint is upserted.
+//
+// A batch that fails leaves nothing behind, and a batch appended again adds
+// nothing. Events that cannot be placed in time (no valid timestamp nor
+// received_at) or deduplicated (no UUID) are skipped with a warning rather
+// than failing the batch, which would stall the spool writer on it forever.
+func (s *Store) Append(ctx context.Context, events []event.Event, cp store.Checkpoint) error {
+	return s.writer.append(ctx, events, cp)
+}
+
+func (w *writer) append(ctx context.Context, events []event.Event, cp store.Checkpoint) (err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	// The caller reuses the events' buffers after Append returns (see
+	// spool.Sink): keep no reference to them.
+	defer w.forget()
+
+	if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return fmt.Errorf("duckdb: append: begin: %w", err)
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		// The caller's context may be what failed; the rollback must still run.
+		if _, rbErr := w.conn.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
+			err = errors.Join(err, fmt.Errorf("duckdb: append: rollback: %w", rbErr))
+		}
+	}()
+
+	w.prepare(events)
+	if len(w.keep) > 0 {
+		dups, err := w.findStored(ctx, events)
+		if err != nil {
+			return err
+		}
+		if err := w.insert(ctx, events, dups); err != nil {
+			return err
+		}
+		if err := w.applyIdentity(ctx, dups); err != nil {
+			return err
+		}
+	}
+	if cp.Spool != "" {
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO spool_checkpoints (spool, segment, "offset") VALUES (?, ?, ?)
+			ON CONFLICT (spool) DO UPDATE SET segment = excluded.segment, "offset" = excluded."offset"`,
+			cp.Spool, int64(cp.Segment), cp.Offset); err != nil {
+			return fmt.Errorf("duckdb: append: record checkpoint %s/%d/%d: %w", cp.Spool, cp.Segment, cp.Offset, err)
+		}
+	}
+	if w.beforeCommit != nil {
+		if err := w.beforeCommit(); err != nil {
+			return err
+		}
+	}
+	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("duckdb: append: commit: %w", err)
+	}
+	return nil
+}
+
+func (w *writer) forget() {
+	clear(w.seen)
+	clear(w.ident)
+	w.ident = w.ident[:0]
+	clear(w.vals)
+}
+
+// prepare selects the events to store (w.keep), dropping in-batch duplicates
+// and events that cannot be stored, and extracts their identity facts.
+func (w *writer) prepare(events []event.Event) {
+	clear(w.seen)
+	w.keep = w.keep[:0]
+	w.micros = w.micros[:0]
+	w.ident = w.ident[:0]
+	var skipped int
+	for i := range events {
+		e := &events[i]
+		ts, _, ok := eventTimes(e)
+		if !ok || e.UUID == "" {
+			skipped++
+			continue
+		}
+		k := uuidKey{e.ProjectID, clean(e.UUID)}
+		if _, dup := w.seen[k]; dup {
+			continue
+		}
+		w.seen[k] = struct{}{}
+		w.keep = append(w.keep, i)
+		w.micros = append(w.micros, ts.UnixMicro())
+		if r, ok := identityOf(e, ts); ok {
+			w.ident = append(w.ident, r)
+		}
+	}
+	if skipped > 0 {
+		w.log.Warn("duckdb: skipped events without uuid or timestamp", "skipped", skipped, "batch", len(events))
+	}
+}
+
+// insert stores the kept events that are not dups.
+func (w *writer) insert(ctx context.Context, events []event.Event, dups map[uuidKey]bool) error {
+	err := w.conn.Raw(func(dc any) error {
+		app, err := duckdb.NewQueryAppender(dc.(driver.Conn), insertSQL, "", appenderTypes, appenderNames)
+		if err != nil {
+			return fmt.Errorf("duckdb: append: create appender: %w", err)
+		}
+		for _, i := range w.keep {
+			e := &events[i]
+			if dups != nil && dups[uuidKey{e.ProjectID, clean(e.UUID)}] {
+				continue
+			}
+			ts, recv, _ := eventTimes(e)
+			w.fillRow(e, ts, recv)
+			if err := app.AppendRow(w.vals...); err != nil {
+				app.Close()
+				return fmt.Errorf("duckdb: append: event %q: %w", e.UUID, err)
+			}
+		}
+		if err := app.CloseWithCancel(ctx); err != nil {
+			return fmt.Errorf("duckdb: append: insert %d events: %w", len(w.keep)-len(dups), err)
+		}
+		return nil
+	})
+	return err
+}
+
+func (w *writer) fillRow(e *event.Event, ts, recv time.Time) {
+	v := w.vals
+	v[0] = e.ProjectID
+	v[1] = ts
+	v[2] = recv
+	v[3] = e.X
+	v[4] = e.Y
+	v[5] = e.OffsetX
+	v[6] = e.OffsetY
+	v[7] = int32(e.ViewportWidth)
+	v[8] = int32(e.ViewportHeight)
+	v[9] = int32(e.DocumentWidth)
+	v[10] = int32(e.DocumentHeight)
+	v[11] = e.Rage
+	v[12] = e.Dead
+	v[13] = e.Error
+	v[14] = e.Truncated
+	// The appender copies the bytes at once, so the buffer is reused.
+	w.strs = packStrings(w.strs[:0], e)
+	v[15] = w.strs
+}
+
+// packStrings appends the event's string fields in stringColumns order,
+// each followed by a NUL.
+func packStrings(b []byte, e *event.Event) []byte {
+	for _, s := range [...]string{
+		e.UUID, e.Event, e.DistinctID, e.SessionID, e.WindowID,
+		e.URL, e.Host, e.Path, e.Query, e.Title, e.Referrer, e.RefDomain,
+		e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent,
+		e.Browser, e.BrowserVersion, e.OS, e.OSVersion, e.DeviceType, e.IP,
+		e.ElementsChain, e.Selector,
+	} {
+		b = appendClean(b, s)
+		b = append(b, 0)
+	}
+	if len(e.Properties) == 0 {
+		b = append(b, "{}"...)
+	} else {
+		// Read-only view: appendClean copies and does not keep it.
+		b = appendClean(b, unsafe.String(unsafe.SliceData(e.Properties), len(e.Properties)))
+	}
+	return append(b, 0)
+}
+
+// clean replaces invalid UTF-8 (which DuckDB would turn into NULL, failing
+// the NOT NULL columns and with them the whole batch) and NUL bytes (the
+// field separator of packStrings) with U+FFFD.
+func clean(s string) string {
+	if isClean(s) {
+		return s
+	}
+	return string(appendClean(nil, s))
+}
+
+func isClean(s string) bool {
+	return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s)
+}
+
+func appendClean(b []byte, s string) []byte {
+	if isClean(s) {
+		return append(b, s...)
+	}
+	for _, r := range s { // ranging yields utf8.RuneError for invalid bytes
+		if r == 0 {
+			r = utf8.RuneError
+		}
+		b = utf8.AppendRune(b, r)
+	}
+	return b
+}
+
+// Timestamps outside these years are treated as missing: they would either
+// overflow DuckDB's range or stretch the deduplication range over the table.
+const minYear, maxYear = 1970, 9999
+
+func validTime(t time.Time) bool {
+	y := t.Year()
+	return y >= minYear && y <= maxYear
+}
+
+// eventTimes returns the timestamp to store (falling back to the receive
+// time) and the receive time (falling back to the timestamp).
+func eventTimes(e *event.Event) (ts, recv time.Time, ok bool) {
+	ts, recv = e.Timestamp, e.ReceivedAt
+	switch {
+	case validTime(ts) && validTime(recv):
+	case validTime(ts):
+		recv = ts
+	case validTime(recv):
+		ts = recv
+	default:
+		return ts, recv, false
+	}
+	return ts.UTC(), recv.UTC(), true
+}
+
+type gap struct {
+	at   int   // index in the sorted timestamps where a new range starts
+	size int64 // microseconds
+}
+
+// dedupRanges splits the batch's sorted timestamps into at most
+// maxDedupRanges ranges, each widened by the slack, so that the duplicate
+// search scans only row groups whose zone maps overlap the batch: a batch of
+// live traffic plus a few stragglers from an offline client stays cheap.
+func (w *writer) dedupRanges() [][2]int64 {
+	ts := w.micros // safe to sort: the events are appended from w.keep
+	slices.Sort(ts)
+	slack := w.opts.DedupSlack.Microseconds()
+	w.gaps = w.gaps[:0]
+	for i := 1; i < len(ts); i++ {
+		if d := ts[i] - ts[i-1]; d > 2*slack {
+			w.gaps = append(w.gaps, gap{i, d})
+		}
+	}
+	if len(w.gaps) > maxDedupRanges-1 {
+		slices.SortFunc(w.gaps, func(a, b gap) int { return cmp.Compare(b.size, a.size) })
+		w.gaps = w.gaps[:maxDedupRanges-1]
+		slices.SortFunc(w.gaps, func(a, b gap) int { return a.at - b.at })
+	}
+	ranges := make([][2]int64, 0, len(w.gaps)+1)
+	start := 0
+	for _, g := range w.gaps {
+		ranges = append(ranges, [2]int64{ts[start] - slack, ts[g.at-1] + slack})
+		start = g.at
+	}
+	return append(ranges, [2]int64{ts[start] - slack, ts[len(ts)-1] + slack})
+}
+
+// rangeFilter returns the batch's time ranges as a condition on
+// e."timestamp", with literal bounds so that the planner prunes row groups by
+// their zone maps.
+func (w *writer) rangeFilter() string {
+	var b strings.Builder
+	for i, r := range w.dedupRanges() {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		fmt.Fprintf(&b, `e."timestamp" BETWEEN %s AND %s`, tsLiteral(r[0]), tsLiteral(r[1]))
+	}
+	return b.String()
+}
+
+// storedSQL creates the table that receives the keys of a batch's events
+// that are already stored. It is created anew for each batch: deleted rows
+// of a temporary table are never reclaimed, and a failed batch must not
+// leave its keys behind for the next one.
+const storedSQL = `CREATE OR REPLACE TEMP TABLE stored (project_id BIGINT, uuid VARCHAR)`
+
+// findStored returns the keys of the kept events that are already stored.
+// Only the keys go through a second query appender, whose statement
+// semi-joins them with the events of the batch's time ranges; the full rows
+// then need no join at all.
+func (w *writer) findStored(ctx context.Context, events []event.Event) (map[uuidKey]bool, error) {
+	if _, err := w.conn.ExecContext(ctx, storedSQL); err != nil {
+		return nil, fmt.Errorf("duckdb: append: create dedup table: %w", err)
+	}
+	query := `INSERT INTO temp.main.stored SELECT a.project_id, a.uuid FROM appended_data a
+		SEMI JOIN (SELECT project_id, uuid FROM events e WHERE ` + w.rangeFilter() + `) e
+		ON e.project_id = a.project_id AND e.uuid = a.uuid`
+	err := w.conn.Raw(func(dc any) error {
+		app, err := duckdb.NewQueryAppender(dc.(driver.Conn), query, "", keyTypes, keyNames)
+		if err != nil {
+			return fmt.Errorf("duckdb: append: create dedup appender: %w", err)
+		}
+		for _, i := range w.keep {
+			e := &events[i]
+			if err := app.AppendRow(e.ProjectID, clean(e.UUID)); err != nil {
+				app.Close()
+				return fmt.Errorf("duckdb: append: key of event %q: %w", e.UUID, err)
+			}
+		}
+		if err := app.CloseWithCancel(ctx); err != nil {
+			return fmt.Errorf("duckdb: append: look up %d stored keys: %w", len(w.keep), err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := w.conn.QueryContext(ctx, `SELECT project_id, uuid FROM temp.main.stored`)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: append: read stored keys: %w", err)
+	}
+	defer rows.Close()
+	var dups map[uuidKey]bool
+	for rows.Next() {
+		var k uuidKey
+		if err := rows.Scan(&k.project, &k.uuid); err != nil {
+			return nil, fmt.Errorf("duckdb: append: read stored key: %w", err)
+		}
+		if dups == nil {
+			dups = make(map[uuidKey]bool)
+		}
+		dups[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("duckdb: append: read stored keys: %w", err)
+	}
+	return dups, nil
+}
+
+func tsLiteral(micros int64) string {
+	return "TIMESTAMPTZ " + quoteLiteral(time.UnixMicro(micros).UTC().Format("2006-01-02 15:04:05.999999+00"))
+}
+
+// identRow is what identity processing needs of one event: an $identify, or
+// an event carrying $set / $set_once.
+type identRow struct {
+	uuid     string
+	project  int64
+	distinct string
+	anon     string // event.IdentifyAnonID of an $identify
+	identify bool
+	set      map[string]json.RawMessage
+	setOnce  map[string]json.RawMessage
+	ts       time.Time
+}
+
+var setMarker = []byte(`"$set`)
+
+// identityOf extracts identity facts from an event. The properties are
+// looked at only for $identify and for events whose raw JSON mentions "$set,
+// which keeps the common path free of JSON parsing. An $identify by a
+// placeholder id ("undefined", "null", …; see event.IllegalDistinctID) is
+// ignored: merging on it would join unrelated visitors.
+func identityOf(e *event.Event, ts time.Time) (identRow, bool) {
+	identify := e.Event == event.Identify && !event.IllegalDistinctID(e.DistinctID)
+	if !identify && !bytes.Contains(e.Properties, setMarker) {
+		return identRow{}, false
+	}
+	set, setOnce := event.PersonProps(e)
+	r := identRow{
+		uuid:     clean(e.UUID),
+		project:  e.ProjectID,
+		distinct: clean(e.DistinctID),
+		identify: identify,
+		set:      jsonObject(set),
+		setOnce:  jsonObject(setOnce),
+		ts:       ts,
+	}
+	if identify {
+		r.anon = clean(event.IdentifyAnonID(e))
+	}
+	if r.distinct == "" || (!identify && r.set == nil && r.setOnce == nil) {
+		return identRow{}, false
+	}
+	return r, true
+}
+
+// jsonObject decodes a JSON object's members, or returns nil for anything
+// else (absent, not an object, malformed, empty).
+func jsonObject(raw json.RawMessage) map[string]json.RawMessage {
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil || len(m) == 0 {
+		return nil
+	}
+	return m
+}
