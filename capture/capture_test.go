@@ -39,7 +39,7 @@ type fixture struct {
 	now   time.Time
 }
 
-func newFixture(t *testing.T, p Project, opts Options) *fixture {
+func newFixture(t testing.TB, p Project, opts Options) *fixture {
 	t.Helper()
 	sp, err := spool.Open(t.TempDir(), spool.Options{})
 	if err != nil {
