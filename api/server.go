@@ -41,6 +41,9 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/projects", s.listProjects)
 	mux.HandleFunc("GET /api/sdk/config", s.sdkConfig)
 	mux.HandleFunc("OPTIONS /api/sdk/config", s.sdkConfig)
+	s.registerAuth(mux) // accounts, login, project settings, insights, dashboards (auth_handlers.go)
+	// Analytics queries, actions and segments (query.go, definitions.go).
+	s.registerQuery(mux)
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {

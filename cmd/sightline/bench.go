@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -57,8 +58,13 @@ type IngestResult struct {
 	LatencyMaxMs    float64 `json:"ack_latency_max_ms"`
 	AllocsPerEvent  float64 `json:"allocs_per_event"`
 	BytesPerEvent   float64 `json:"alloc_bytes_per_event"`
-	Stored          int64   `json:"stored"`
-	GOMAXPROCS      int     `json:"gomaxprocs"`
+	// CPUMicrosPerEvent is the process's CPU time (user + system, every
+	// thread: server, DuckDB and the in-process clients) from the first
+	// request until every event is stored, per event. On a shared machine it
+	// varies less than the rates do.
+	CPUMicrosPerEvent float64 `json:"cpu_us_per_event,omitempty"`
+	Stored            int64   `json:"stored"`
+	GOMAXPROCS        int     `json:"gomaxprocs"`
 }
 
 func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -69,6 +75,7 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	batch := fs.Int("batch", 200, "events per request")
 	data := fs.String("data", "", "data directory (default: a temporary one, removed afterwards)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -121,9 +128,21 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var next atomic.Int64
 	var failed atomic.Value
 	var wg sync.WaitGroup
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	runtime.GC()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	cpu0, cpuOK := processCPU()
 	start := time.Now()
 	prog := newProgress(stderr, "ingesting", n)
 	var sent atomic.Int64
@@ -159,6 +178,7 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	durDur := time.Since(start)
+	cpu1, _ := processCPU()
 	runtime.ReadMemStats(&ms1)
 	stored, err := app.Store().Count(ctx, p.ID)
 	if err != nil {
@@ -183,6 +203,9 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		Stored:          stored,
 		GOMAXPROCS:      runtime.GOMAXPROCS(0),
 	}
+	if cpuOK {
+		res.CPUMicrosPerEvent = float64(cpu1-cpu0) / 1e3 / float64(n)
+	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
@@ -196,6 +219,9 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	row("JSON MB/s", fmt.Sprintf("%.1f", res.JSONMBPerSecond))
 	row("ack latency p50 / p99 / max", fmt.Sprintf("%.1f / %.1f / %.1f ms", res.LatencyP50Ms, res.LatencyP99Ms, res.LatencyMaxMs))
 	row("allocs per event (client+server)", fmt.Sprintf("%.1f (%.0f B)", res.AllocsPerEvent, res.BytesPerEvent))
+	if cpuOK {
+		row("CPU per event (process)", fmt.Sprintf("%.1f µs", res.CPUMicrosPerEvent))
+	}
 	row("stored exactly once", fmt.Sprintf("%d / %d", stored, n))
 	return tw.Flush()
 }

@@ -49,6 +49,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := app.Start(ctx); err != nil {
 		return err
 	}
+	app.EnableDemo(p.Token)
 	n, err := app.Store().Count(ctx, p.ID)
 	if err != nil {
 		return err
