@@ -31,7 +31,6 @@ import (
 	"github.com/sightline-analytics/sightline/sdk"
 	"github.com/sightline-analytics/sightline/spool"
 	"github.com/sightline-analytics/sightline/store"
-	"github.com/sightline-analytics/sightline/store/duckdb"
 )
 
 // Version is the release this binary was built from; set with
@@ -77,7 +76,7 @@ type App struct {
 	log      *slog.Logger
 	meta     *meta.Store
 	tokens   *meta.Cache
-	events   *duckdb.Store
+	events   store.Store
 	spool    *spool.Spool
 	writer   *spool.Writer
 	replay   *replay.Service
@@ -111,11 +110,11 @@ func New(cfg Config) (*App, error) {
 	}()
 	ctx := context.Background()
 	var err error
-	if a.meta, err = meta.Open(ctx, filepath.Join(cfg.DataDir, "meta.db"), meta.WithLogger(a.log)); err != nil {
+	if a.meta, err = openMeta(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("sightline: open metadata: %w", err)
 	}
 	a.tokens = meta.NewCache(a.meta, meta.CacheOptions{})
-	if a.events, err = duckdb.Open(filepath.Join(cfg.DataDir, "events.duckdb"), duckdb.Options{}); err != nil {
+	if a.events, err = openEventStore(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("sightline: open event store: %w", err)
 	}
 	if a.spool, err = spool.Open(filepath.Join(cfg.DataDir, "spool"), spool.Options{MaxBytes: cfg.SpoolMaxBytes, Logger: a.log}); err != nil {
