@@ -22,6 +22,7 @@ Usage:
   sightline demo   [--addr 127.0.0.1:8080] [--data ./sightline-demo] [--days 30] [--events N]
   sightline seed   --events N [--days D] [--seed S] [--data DIR] [--project NAME] [--json]
   sightline bench  ingest [--events N] [--clients C] [--batch B] [--json]
+  sightline bench  query  [--events N] [--days D] [--runs R] [--data DIR] [--json]
   sightline version
 
 Environment: SIGHTLINE_ADDR, SIGHTLINE_DATA and SIGHTLINE_ADMIN_KEY set the
