@@ -98,10 +98,8 @@ func (c *compiler) heatmap(q *Heatmap) (*compiled, error) {
 		return fmt.Sprintf("SELECT e.selector, %s AS clicks, %s AS rage, %s AS dead, %s AS err FROM %s WHERE (e.event = '$click' OR e.rage OR e.dead OR e.error_click) AND e.selector <> '' AND %s GROUP BY e.selector ORDER BY clicks DESC, rage DESC, e.selector LIMIT %d",
 			d.countIf("e.event = '$click'"), d.countIf("e.rage"), d.countIf("e.dead"), d.countIf("e.error_click"), from, base, q.Limit)
 	})
-	// The SDK sends $max_scroll_pct, the synthetic generator $scroll_depth;
-	// the depth is read once per page leave, then compared 21 times.
-	depth := "CASE WHEN e.event = '$pageleave' THEN coalesce(" + d.toNumber(d.jsonString("e.properties", "$max_scroll_pct")) + ", " +
-		d.toNumber(d.jsonString("e.properties", "$scroll_depth")) + ") END"
+	// The depth is read once per page leave, then compared 21 times.
+	depth := "CASE WHEN e.event = '$pageleave' THEN " + d.toNumber(d.jsonString("e.properties", "$max_scroll_pct")) + " END"
 	scols := []string{d.countIf("event = '$click'"), d.countIf("event = '$pageview'"), d.countIf("depth IS NOT NULL")}
 	for pct := 0; pct <= 100; pct += 5 {
 		scols = append(scols, d.countIf(fmt.Sprintf("depth >= %d", pct)))

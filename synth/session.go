@@ -1068,6 +1068,6 @@ func (s *sess) leave() {
 	depth := min(100, int(math.Round(100*bottom/float64(s.pg.docH))))
 	s.pBegin()
 	s.pInt("$time_on_page_ms", s.t-s.pg.start)
-	s.pInt("$scroll_depth", int64(depth))
+	s.pInt("$max_scroll_pct", int64(depth))
 	s.pEnd(i)
 }

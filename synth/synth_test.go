@@ -292,7 +292,7 @@ func TestEventsAreValid(t *testing.T) {
 		}
 		if e.Event == "$pageleave" {
 			p := props(t, e)
-			d, ok1 := p["$scroll_depth"].(float64)
+			d, ok1 := p["$max_scroll_pct"].(float64)
 			top, ok2 := p["$time_on_page_ms"].(float64)
 			if !ok1 || !ok2 || d < 1 || d > 100 || top <= 0 {
 				t.Fatalf("$pageleave properties %v", p)
