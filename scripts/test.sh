@@ -27,7 +27,7 @@ fi
 step "Rebuilding committed bundles"
 for d in sdk web; do
   if [ -f "$d/package.json" ]; then
-    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check && npm run --silent build)
     if ! git diff --exit-code --stat -- "$d/dist"; then
       echo "$d/dist differs from a fresh build of $d/src: rebuild and commit it" >&2
       exit 1
