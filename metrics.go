@@ -36,7 +36,9 @@ func (c spoolCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.a.spool.Stats()
 	w := c.a.writer.Stats()
 	gauge := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v) }
-	counter := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v) }
+	counter := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
+	}
 	gauge(descSpoolBytes, float64(s.UnreleasedBytes))
 	gauge(descSpoolMax, float64(s.MaxBytes))
 	gauge(descSpoolSegments, float64(s.Segments))

@@ -131,9 +131,21 @@ type Response struct {
 // hot path.
 type work struct {
 	req     Request
+	fast    fastDecoder
 	events  []event.Event
 	payload []byte
 	batch   event.Batch
+}
+
+// decode parses a capture body: on the fast path when it can, else on
+// decodeRequest's, which reports what is wrong with it.
+func (wk *work) decode(body []byte) (raws []event.Raw, perEvent []error, err error) {
+	if wk.fast.decode(body, &wk.req) {
+		return wk.req.Events, nil, nil
+	}
+	clear(wk.req.Events)
+	wk.req = Request{Events: wk.req.Events[:0]}
+	return decodeRequest(body, &wk.req)
 }
 
 var workPool = sync.Pool{New: func() any { return new(work) }}
@@ -187,6 +199,7 @@ func (h *Handler) capture(r *http.Request) (*Response, error) {
 	defer func() {
 		clear(wk.req.Events) // drop references into the request body
 		wk.req = Request{Events: wk.req.Events[:0]}
+		wk.fast.release()
 		wk.events = wk.events[:0]
 		wk.payload = wk.payload[:0]
 		workPool.Put(wk)
@@ -194,7 +207,7 @@ func (h *Handler) capture(r *http.Request) (*Response, error) {
 	if !utf8.Valid(body.Bytes()) {
 		return nil, errorf(http.StatusBadRequest, "body is not valid UTF-8")
 	}
-	raws, perEventErr, err := decodeRequest(body.Bytes(), &wk.req)
+	raws, perEventErr, err := wk.decode(body.Bytes())
 	if err != nil {
 		return nil, err
 	}
