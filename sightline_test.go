@@ -118,6 +118,9 @@ func TestAppEndToEnd(t *testing.T) {
 
 	// Metrics cover capture, the spool and HTTP routes.
 	status, body = call{"GET", "/metrics", "", ""}.do(t, app)
+	if status != 200 {
+		t.Fatalf("metrics: %d", status)
+	}
 	for _, want := range []string{
 		"sightline_capture_events_accepted_total 50",
 		"sightline_spool_bytes",

@@ -2,6 +2,7 @@ package query
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -110,12 +111,10 @@ func duckStrict(c *compiler, st *stmt, p *funnelPlan) string {
 	w := st.with("nxt", "SELECT "+strings.Join(cols, ", ")+" FROM "+p.ev+" AS ev WINDOW win AS (PARTITION BY entity ORDER BY ts, uuid)")
 	level := "1"
 	prefix := []string{}
-	var tcols []string
 	for k := 1; k < p.n; k++ {
 		prefix = append(prefix, fmt.Sprintf("coalesce(n%d, false)", k))
-		ok := and(append(append([]string{}, prefix...), within(c, fmt.Sprintf("r%d", k), "t0", p.window))...)
+		ok := and(slices.Concat(prefix, []string{within(c, fmt.Sprintf("r%d", k), "t0", p.window)})...)
 		level += fmt.Sprintf(" + CASE WHEN %s THEN 1 ELSE 0 END", ok)
-		tcols = append(tcols, fmt.Sprintf("CASE WHEN %s THEN r%d END AS t%d", ok, k, k))
 	}
 	lv := st.with("lv", fmt.Sprintf("SELECT *, %s AS level FROM %s AS w WHERE s0 AND t0 >= %s AND t0 < %s", level, w, c.p(p.from), c.p(p.to)))
 	sid := "CASE level"

@@ -242,9 +242,8 @@ func (c *compiler) funnel(q *Funnel) (*compiled, error) {
 	st.sel = strings.Join(parts, "\nUNION ALL\n") + "\nORDER BY kind, bd, i, s"
 
 	type stepAcc struct {
-		count                int64
-		med, p90, avg        float64
-		sampleConv, sampleDr []FunnelEntity
+		count         int64
+		med, p90, avg float64
 	}
 	stats := map[string][]stepAcc{}
 	samplesAt := map[string]map[int][]FunnelEntity{} // bd → level → entities

@@ -197,10 +197,10 @@ func TestBrowserJourney(t *testing.T) {
 		{Event: "$pageleave", Path: "/shop/", AnyXY: true},
 	}
 
-	rows := h.waitEvents(func(rows []row) bool { return len(rows) >= len(want) && hasEvent("$pageleave", 3)(rows) })
+	h.waitEvents(func(rows []row) bool { return len(rows) >= len(want) && hasEvent("$pageleave", 3)(rows) })
 	// Give stragglers (duplicates, unexpected extras) a moment to show up.
 	time.Sleep(time.Second)
-	rows = h.events()
+	rows := h.events()
 	matchEvents(t, rows, want)
 
 	for _, r := range rows {

@@ -99,9 +99,9 @@ func TestBrowserResilience(t *testing.T) {
 		{Event: "after-up", Path: "/shop/", AnyXY: true},
 		{Event: "$pageleave", Path: "/shop/", AnyXY: true},
 	}
-	rows := h.waitEvents(func(rows []row) bool { return len(rows) >= len(want) && hasEvent("$pageleave", 3)(rows) })
+	h.waitEvents(func(rows []row) bool { return len(rows) >= len(want) && hasEvent("$pageleave", 3)(rows) })
 	time.Sleep(time.Second)
-	rows = h.events()
+	rows := h.events()
 	matchEvents(t, rows, want)
 	seen := map[string]bool{}
 	for _, r := range rows {
