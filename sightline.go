@@ -30,6 +30,7 @@ import (
 	"github.com/sightline-analytics/sightline/replay"
 	"github.com/sightline-analytics/sightline/sdk"
 	"github.com/sightline-analytics/sightline/spool"
+	"github.com/sightline-analytics/sightline/web"
 	"github.com/sightline-analytics/sightline/store"
 )
 
@@ -164,6 +165,7 @@ func (a *App) routes() http.Handler {
 	mux.Handle("/api/replay", a.replay.CaptureHandler())
 	mux.Handle("GET /api/replay/{session_id}", a.replay.SessionHandler())
 	mux.Handle("/sdk/", sdk.Handler())
+	mux.Handle("/", web.Handler())
 	mux.HandleFunc("/demo/", func(w http.ResponseWriter, r *http.Request) {
 		h := a.demo.Load()
 		if h == nil {
@@ -173,14 +175,19 @@ func (a *App) routes() http.Handler {
 		(*h).ServeHTTP(w, r)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
-	api.New(api.Deps{
+	apiSrv := api.New(api.Deps{
 		Meta:     a.meta,
 		Tokens:   a.tokens,
 		Events:   a.events,
 		AdminKey: a.cfg.AdminKey,
 		Logger:   a.log,
 		Version:  Version,
-	}).Register(mux)
+	})
+	apiSrv.Register(mux)
+	mux.Handle("GET /api/projects/{project_id}/replay/{session_id}", apiSrv.RequireProject(meta.RoleViewer,
+		func(w http.ResponseWriter, r *http.Request, p api.Principal) {
+			a.replay.ServeSession(w, r, p.ProjectID, r.PathValue("session_id"))
+		}))
 	return api.Recover(a.log, httpMetrics.Wrap(mux))
 }
 

@@ -44,6 +44,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	s.registerAuth(mux) // accounts, login, project settings, insights, dashboards (auth_handlers.go)
 	// Analytics queries, actions and segments (query.go, definitions.go).
 	s.registerQuery(mux)
+	s.registerInsight(mux) // clusters, anomalies, feed, releases, alert rules (insight.go)
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {

@@ -345,6 +345,19 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) error {
 	if sid == "" {
 		sid = path.Base(r.URL.Path)
 	}
+	return s.serveSession(w, r, pid, sid)
+}
+
+// ServeSession answers with a session's recording, as SessionHandler does,
+// for a caller that has already established access to the project (the
+// dashboard's cookie sessions).
+func (s *Service) ServeSession(w http.ResponseWriter, r *http.Request, projectID int64, sessionID string) {
+	if err := s.serveSession(w, r, projectID, sessionID); err != nil {
+		s.writeError(w, r, err)
+	}
+}
+
+func (s *Service) serveSession(w http.ResponseWriter, r *http.Request, pid int64, sid string) error {
 	if !validID(sid) {
 		return fail(http.StatusBadRequest, "invalid session id")
 	}

@@ -1,0 +1,472 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sightline-analytics/sightline/insight"
+	"github.com/sightline-analytics/sightline/meta"
+)
+
+// Insight routes (issue 7): session clusters, anomalies, the insight feed,
+// releases and alert rules with their history and a "send test" action.
+// See docs/insights.md.
+
+// insightServices holds the insight service of each Server (UseInsights).
+// A map keyed by server keeps the wiring out of Deps while several people
+// edit server.go; it can become a Deps field later.
+var insightServices sync.Map // *Server → *insight.Service
+
+// UseInsights gives the server the insight service its /insights, /feed,
+// /anomalies, /releases and /alerts routes use. Without it, those routes
+// answer 503.
+func (s *Server) UseInsights(svc *insight.Service) { insightServices.Store(s, svc) }
+
+func (s *Server) insights(w http.ResponseWriter) (*insight.Service, bool) {
+	v, ok := insightServices.Load(s)
+	if !ok || v.(*insight.Service) == nil {
+		WriteError(w, http.StatusServiceUnavailable, "insights are not enabled on this server")
+		return nil, false
+	}
+	return v.(*insight.Service), true
+}
+
+// clusterTimeout bounds an on-demand clustering.
+const clusterTimeout = 2 * time.Minute
+
+// registerInsight mounts the insight routes, each under
+// /api/projects/{project_id}/… and, for API keys (whose project is known),
+// under /api/….
+func (s *Server) registerInsight(mux *http.ServeMux) {
+	handle := func(method, path string, need meta.Role, h func(w http.ResponseWriter, r *http.Request, p Principal)) {
+		mux.Handle(method+" /api/projects/{project_id}"+path, s.projectHandler(need, h))
+		mux.Handle(method+" /api"+path, s.projectHandler(need, h))
+	}
+	handle("POST", "/clusters", meta.RoleViewer, s.runClusters)
+	handle("GET", "/clusters/latest", meta.RoleViewer, s.latestClusters)
+	handle("GET", "/anomalies", meta.RoleViewer, s.listAnomalies)
+	handle("POST", "/anomalies/run", meta.RoleMember, s.runMonitor)
+	handle("GET", "/feed", meta.RoleViewer, s.feed)
+	handle("GET", "/releases", meta.RoleViewer, s.listReleases)
+	handle("POST", "/releases", meta.RoleMember, s.createRelease)
+	handle("GET", "/alerts", meta.RoleViewer, s.listAlerts)
+	handle("POST", "/alerts", meta.RoleMember, s.createAlert)
+	handle("GET", "/alerts/history", meta.RoleViewer, s.alertHistory)
+	handle("GET", "/alerts/{id}", meta.RoleViewer, s.getAlert)
+	handle("PUT", "/alerts/{id}", meta.RoleMember, s.updateAlert)
+	handle("DELETE", "/alerts/{id}", meta.RoleMember, s.deleteAlert)
+	handle("GET", "/alerts/{id}/history", meta.RoleViewer, s.alertHistory)
+	handle("POST", "/alerts/{id}/test", meta.RoleMember, s.testAlert)
+}
+
+// insightError maps insight and meta errors to answers.
+func (s *Server) insightError(w http.ResponseWriter, r *http.Request, err error) {
+	var ie *insight.InputError
+	switch {
+	case errors.As(err, &ie):
+		WriteError(w, http.StatusBadRequest, strings.TrimPrefix(ie.Error(), "insight: "))
+	case errors.Is(err, context.DeadlineExceeded):
+		WriteError(w, http.StatusGatewayTimeout, "the computation ran out of time: narrow the date range or add conditions")
+	default:
+		s.metaError(w, r, err)
+	}
+}
+
+// parseTime reads an RFC 3339 time or a date (midnight UTC).
+func parseTime(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02", v)
+}
+
+// timeRange reads ?from= and ?to= (default: the last days days).
+func timeRange(w http.ResponseWriter, r *http.Request, days int) (time.Time, time.Time, bool) {
+	to := time.Now().UTC()
+	from := to.Add(-time.Duration(days) * 24 * time.Hour)
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if v := r.URL.Query().Get(f.name); v != "" {
+			t, err := parseTime(v)
+			if err != nil {
+				WriteJSON(w, http.StatusBadRequest, Error{Error: f.name + " must be an RFC 3339 time or a date (2026-01-31)", Field: f.name})
+				return from, to, false
+			}
+			*f.dst = t
+		}
+	}
+	return from, to, true
+}
+
+func intParam(w http.ResponseWriter, r *http.Request, name string, def, lo, hi int) (int, bool) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		WriteJSON(w, http.StatusBadRequest, Error{Error: name + " must be an integer from " + strconv.Itoa(lo) + " to " + strconv.Itoa(hi), Field: name})
+		return 0, false
+	}
+	return n, true
+}
+
+// clusterRequest is the body of POST /clusters: the insight.ClusterRequest
+// fields, with from and to as RFC 3339 times or dates, or days back from
+// now.
+type clusterRequest struct {
+	From            string              `json:"from,omitempty"`
+	To              string              `json:"to,omitempty"`
+	Days            int                 `json:"days,omitempty"`
+	Conditions      []insight.Condition `json:"conditions,omitempty"`
+	Limit           int                 `json:"limit,omitempty"`
+	KMin            int                 `json:"k_min,omitempty"`
+	KMax            int                 `json:"k_max,omitempty"`
+	Conversion      string              `json:"conversion,omitempty"`
+	Seed            uint64              `json:"seed,omitempty"`
+	Representatives int                 `json:"representatives,omitempty"`
+}
+
+// POST /clusters: cluster the sessions a filter selects, now.
+func (s *Server) runClusters(w http.ResponseWriter, r *http.Request, p Principal) {
+	svc, ok := s.insights(w)
+	if !ok {
+		return
+	}
+	var req clusterRequest
+	if r.ContentLength != 0 && !decodeJSON(w, r, &req) {
+		return
+	}
+	to := time.Now().UTC()
+	if req.Days <= 0 {
+		req.Days = 7
+	}
+	from := to.Add(-time.Duration(req.Days) * 24 * time.Hour)
+	var err error
+	if req.From != "" {
+		if from, err = parseTime(req.From); err != nil {
+			WriteJSON(w, http.StatusBadRequest, Error{Error: "from must be an RFC 3339 time or a date", Field: "from"})
+			return
+		}
+	}
+	if req.To != "" {
+		if to, err = parseTime(req.To); err != nil {
+			WriteJSON(w, http.StatusBadRequest, Error{Error: "to must be an RFC 3339 time or a date", Field: "to"})
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), clusterTimeout)
+	defer cancel()
+	res, err := svc.Cluster(ctx, p.ProjectID, insight.ClusterRequest{
+		SessionFilter: insight.SessionFilter{From: from, To: to, Conditions: req.Conditions, Limit: req.Limit},
+		KMin:          req.KMin, KMax: req.KMax, Conversion: req.Conversion, Seed: req.Seed, Representatives: req.Representatives,
+	})
+	if err != nil {
+		s.insightError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, res)
+}
+
+// GET /clusters/latest: the newest stored clustering (scheduled or on
+// demand).
+func (s *Server) latestClusters(w http.ResponseWriter, r *http.Request, p Principal) {
+	svc, ok := s.insights(w)
+	if !ok {
+		return
+	}
+	res, err := svc.State().LatestClusters(r.Context(), p.ProjectID)
+	if err != nil {
+		s.insightError(w, r, err)
+		return
+	}
+	if res == nil {
+		WriteError(w, http.StatusNotFound, "no clustering yet: POST /clusters, or wait for the daily run")
+		return
+	}
+	WriteJSON(w, http.StatusOK, res)
+}
+
+// GET /anomalies?from=&to=: stored anomalies overlapping the range
+// (default: the last 7 days).
+func (s *Server) listAnomalies(w http.ResponseWriter, r *http.Request, p Principal) {
+	svc, ok := s.insights(w)
+	if !ok {
+		return
+	}
+	from, to, ok := timeRange(w, r, 7)
+	if !ok {
+		return
+	}
+	fs, err := svc.State().Findings(r.Context(), p.ProjectID, from, to)
+	if err != nil {
+		s.insightError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"anomalies": fs})
+}
+
+// POST /anomalies/run: run the monitor now instead of at the next interval.
+func (s *Server) runMonitor(w http.ResponseWriter, r *http.Request, p Principal) {
+	svc, ok := s.insights(w)
+	if !ok {
+		return
+	}
+	fs, err := svc.Monitor(r.Context(), p.ProjectID)
+	if err != nil {
+		s.insightError(w, r, err)
+		return
+	}
+	if fs == nil {
+		fs = []insight.Finding{}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"anomalies": fs})
+}
+
+// GET /feed?days=&limit=: the top findings ranked by affected sessions.
+func (s *Server) feed(w http.ResponseWriter, r *http.Request, p Principal) {
+	svc, ok := s.insights(w)
+	if !ok {
+		return
+	}
+	days, ok := intParam(w, r, "days", 7, 1, 90)
+	if !ok {
+		return
+	}
+	limit, ok := intParam(w, r, "limit", 20, 1, 100)
+	if !ok {
+		return
+	}
+	items, err := svc.Feed(r.Context(), p.ProjectID, days, limit)
+	if err != nil {
+		s.insightError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+type releaseJSON struct {
+	ID      int64     `json:"id"`
+	Version string    `json:"version"`
+	At      time.Time `json:"at"`
+	Text    string    `json:"text"`
+}
+
+// GET /releases?from=&to=: release annotations (default: the last 90 days).
+func (s *Server) listReleases(w http.ResponseWriter, r *http.Request, p Principal) {
+	from, to, ok := timeRange(w, r, 90)
+	if !ok {
+		return
+	}
+	as, err := s.d.Meta.Annotations(r.Context(), p.ProjectID, from, to)
+	if err != nil {
+		s.metaError(w, r, err)
+		return
+	}
+	out := []releaseJSON{}
+	for _, a := range as {
+		if a.Kind == meta.AnnotationRelease {
+			out = append(out, releaseJSON{a.ID, a.Version, a.At, a.Text})
+		}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"releases": out})
+}
+
+// POST /releases {"version": "2.3.1", "at": "…"}: record a release (from a
+// deploy script). Recording a version again answers 200 with the first
+// record; a new one answers 201.
+func (s *Server) createRelease(w http.ResponseWriter, r *http.Request, p Principal) {
+	svc, ok := s.insights(w)
+	if !ok {
+		return
+	}
+	var req struct {
+		Version string `json:"version"`
+		At      string `json:"at,omitempty"`
+	}
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	var at time.Time
+	if req.At != "" {
+		t, err := parseTime(req.At)
+		if err != nil {
+			WriteJSON(w, http.StatusBadRequest, Error{Error: "at must be an RFC 3339 time", Field: "at"})
+			return
+		}
+		at = t
+	}
+	if strings.TrimSpace(req.Version) == "" {
+		WriteJSON(w, http.StatusBadRequest, Error{Error: "version is required", Field: "version"})
+		return
+	}
+	a, created, err := svc.RecordRelease(r.Context(), p.ProjectID, req.Version, at)
+	if err != nil {
+		s.metaError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	WriteJSON(w, status, releaseJSON{a.ID, a.Version, a.At, a.Text})
+}
+
+// alertJSON is an alert rule as the API shows it.
+type alertJSON struct {
+	ID          int64        `json:"id"`
+	Name        string       `json:"name"`
+	Description string       `json:"description"`
+	Rule        insight.Rule `json:"rule"`
+	CreatedAt   time.Time    `json:"created_at"`
+	UpdatedAt   time.Time    `json:"updated_at"`
+}
+
+type alertRequest struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Rule        json.RawMessage `json:"rule"`
+}
+
+func toAlertJSON(o meta.Object) alertJSON {
+	r, _ := insight.ParseRule(o.Definition) // stored rules were validated
+	return alertJSON{ID: o.ID, Name: o.Name, Description: o.Description, Rule: r, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+}
+
+func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, p Principal) {
+	objs, err := s.d.Meta.Alerts().List(r.Context(), p.ProjectID)
+	if err != nil {
+		s.metaError(w, r, err)
+		return
+	}
+	out := make([]alertJSON, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, toAlertJSON(o))
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"alerts": out})
+}
+
+func (s *Server) readAlert(w http.ResponseWriter, r *http.Request) (alertRequest, bool) {
+	var req alertRequest
+	if !decodeJSON(w, r, &req) {
+		return req, false
+	}
+	if _, err := insight.ParseRule(req.Rule); err != nil {
+		WriteJSON(w, http.StatusBadRequest, Error{Error: strings.TrimPrefix(err.Error(), "insight: "), Field: "rule"})
+		return req, false
+	}
+	return req, true
+}
+
+func (s *Server) createAlert(w http.ResponseWriter, r *http.Request, p Principal) {
+	req, ok := s.readAlert(w, r)
+	if !ok {
+		return
+	}
+	o, err := s.d.Meta.Alerts().Create(r.Context(), meta.Object{ProjectID: p.ProjectID, Name: req.Name, Description: req.Description,
+		Definition: req.Rule, CreatedBy: p.UserID()})
+	if err != nil {
+		s.metaError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusCreated, toAlertJSON(o))
+}
+
+func (s *Server) getAlert(w http.ResponseWriter, r *http.Request, p Principal) {
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	o, err := s.d.Meta.Alerts().Get(r.Context(), p.ProjectID, id)
+	if err != nil {
+		s.metaError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, toAlertJSON(o))
+}
+
+func (s *Server) updateAlert(w http.ResponseWriter, r *http.Request, p Principal) {
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	req, ok := s.readAlert(w, r)
+	if !ok {
+		return
+	}
+	o, err := s.d.Meta.Alerts().Update(r.Context(), meta.Object{ID: id, ProjectID: p.ProjectID, Name: req.Name,
+		Description: req.Description, Definition: req.Rule})
+	if err != nil {
+		s.metaError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, toAlertJSON(o))
+}
+
+func (s *Server) deleteAlert(w http.ResponseWriter, r *http.Request, p Principal) {
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	if err := s.d.Meta.Alerts().Delete(r.Context(), p.ProjectID, id); err != nil {
+		s.metaError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// GET /alerts/history and /alerts/{id}/history?limit=: alert events with
+// their deliveries, newest first.
+func (s *Server) alertHistory(w http.ResponseWriter, r *http.Request, p Principal) {
+	svc, ok := s.insights(w)
+	if !ok {
+		return
+	}
+	var id int64
+	if r.PathValue("id") != "" {
+		if id, ok = pathID(w, r, "id"); !ok {
+			return
+		}
+		if _, err := s.d.Meta.Alerts().Get(r.Context(), p.ProjectID, id); err != nil {
+			s.metaError(w, r, err)
+			return
+		}
+	}
+	limit, ok := intParam(w, r, "limit", 100, 1, 1000)
+	if !ok {
+		return
+	}
+	hist, err := svc.State().History(r.Context(), p.ProjectID, id, limit)
+	if err != nil {
+		s.insightError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"events": hist})
+}
+
+// POST /alerts/{id}/test: send a test notification to the rule's channels
+// now and report each delivery.
+func (s *Server) testAlert(w http.ResponseWriter, r *http.Request, p Principal) {
+	svc, ok := s.insights(w)
+	if !ok {
+		return
+	}
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return
+	}
+	ev, err := svc.SendTest(r.Context(), p.ProjectID, id)
+	if err != nil {
+		s.insightError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, ev)
+}
