@@ -26,12 +26,13 @@ import (
 	"github.com/sightline-analytics/sightline/capture"
 	"github.com/sightline-analytics/sightline/demo"
 	"github.com/sightline-analytics/sightline/event"
+	"github.com/sightline-analytics/sightline/insight"
 	"github.com/sightline-analytics/sightline/meta"
 	"github.com/sightline-analytics/sightline/replay"
 	"github.com/sightline-analytics/sightline/sdk"
 	"github.com/sightline-analytics/sightline/spool"
-	"github.com/sightline-analytics/sightline/web"
 	"github.com/sightline-analytics/sightline/store"
+	"github.com/sightline-analytics/sightline/web"
 )
 
 // Version is the release this binary was built from; set with
@@ -55,6 +56,18 @@ type Config struct {
 	// TrustProxy takes client addresses from X-Forwarded-For (behind a
 	// load balancer).
 	TrustProxy bool
+	// Store is the event store's DSN: empty for the embedded DuckDB in
+	// DataDir, or clickhouse://host:9000/db[?cluster=NAME] for ClickHouse,
+	// which any number of nodes may share (see docs/deploy.md).
+	Store string
+	// Meta is the metadata store's DSN: empty for SQLite in DataDir, or
+	// postgres://user@host:5432/db for PostgreSQL, shared by the nodes.
+	Meta string
+	// SMTP delivers alert e-mails; an empty Addr disables e-mail.
+	SMTP insight.SMTPConfig
+	// BaseURL is the dashboard's address as people reach it, for links in
+	// alert notifications (default: the listen address).
+	BaseURL string
 	// Logger receives structured logs (default: slog.Default()).
 	Logger *slog.Logger
 }
@@ -81,6 +94,8 @@ type App struct {
 	spool    *spool.Spool
 	writer   *spool.Writer
 	replay   *replay.Service
+	state    *insight.State
+	insights *insight.Service
 	registry *prometheus.Registry
 	handler  http.Handler
 	// demo serves the demo shop once EnableDemo has named its project.
@@ -139,6 +154,15 @@ func New(cfg Config) (*App, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if a.state, err = insight.OpenState(ctx, filepath.Join(cfg.DataDir, "insight.db")); err != nil {
+		return nil, fmt.Errorf("sightline: open insight state: %w", err)
+	}
+	if a.insights, err = insight.New(insight.Config{
+		Events: a.events, Meta: a.meta, State: a.state, Logger: a.log,
+		SMTP: cfg.SMTP, BaseURL: cfg.BaseURL,
+	}); err != nil {
+		return nil, fmt.Errorf("sightline: start insights: %w", err)
+	}
 	a.registerMetrics()
 	a.handler = a.routes()
 	ok = true
@@ -179,6 +203,7 @@ func (a *App) routes() http.Handler {
 		Meta:     a.meta,
 		Tokens:   a.tokens,
 		Events:   a.events,
+		Insights: a.insights,
 		AdminKey: a.cfg.AdminKey,
 		Logger:   a.log,
 		Version:  Version,
@@ -236,6 +261,7 @@ func (a *App) Start(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	a.done = make(chan struct{})
+	a.insights.Start(wctx)
 	go func() {
 		defer close(a.done)
 		if err := a.writer.Run(wctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -293,6 +319,12 @@ func (a *App) Close() error {
 
 func (a *App) closeStores() error {
 	var errs []error
+	if a.insights != nil {
+		errs = append(errs, a.insights.Close())
+	}
+	if a.state != nil {
+		errs = append(errs, a.state.Close())
+	}
 	if a.spool != nil {
 		errs = append(errs, a.spool.Close())
 	}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sightline-analytics/sightline/insight"
@@ -18,23 +17,12 @@ import (
 // releases and alert rules with their history and a "send test" action.
 // See docs/insights.md.
 
-// insightServices holds the insight service of each Server (UseInsights).
-// A map keyed by server keeps the wiring out of Deps while several people
-// edit server.go; it can become a Deps field later.
-var insightServices sync.Map // *Server → *insight.Service
-
-// UseInsights gives the server the insight service its /insights, /feed,
-// /anomalies, /releases and /alerts routes use. Without it, those routes
-// answer 503.
-func (s *Server) UseInsights(svc *insight.Service) { insightServices.Store(s, svc) }
-
 func (s *Server) insights(w http.ResponseWriter) (*insight.Service, bool) {
-	v, ok := insightServices.Load(s)
-	if !ok || v.(*insight.Service) == nil {
+	if s.d.Insights == nil {
 		WriteError(w, http.StatusServiceUnavailable, "insights are not enabled on this server")
 		return nil, false
 	}
-	return v.(*insight.Service), true
+	return s.d.Insights, true
 }
 
 // clusterTimeout bounds an on-demand clustering.

@@ -86,8 +86,7 @@ func startInsightServer(t *testing.T) *insightServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := api.New(api.Deps{Meta: m, Tokens: meta.NewCache(m, meta.CacheOptions{}), Events: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	srv.UseInsights(svc)
+	srv := api.New(api.Deps{Meta: m, Tokens: meta.NewCache(m, meta.CacheOptions{}), Events: db, Insights: svc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	mux := http.NewServeMux()
 	srv.Register(mux)
 	hs := httptest.NewServer(mux)

@@ -7,15 +7,19 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sightline-analytics/sightline/insight"
 	"github.com/sightline-analytics/sightline/meta"
 	"github.com/sightline-analytics/sightline/store"
 )
 
 // Deps are what the API serves from.
 type Deps struct {
-	Meta     *meta.Store
-	Tokens   *meta.Cache
-	Events   store.Store
+	Meta   *meta.Store
+	Tokens *meta.Cache
+	Events store.Store
+	// Insights serves clusters, anomalies, the feed, releases and alerts;
+	// nil answers 503 on those routes.
+	Insights *insight.Service
 	AdminKey string
 	Logger   *slog.Logger
 	Version  string

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
+	"unsafe"
 )
 
 // The spool's batch format: compact, versioned, and cheap to write and read
@@ -161,6 +163,18 @@ var ErrBatch = errors.New("event: malformed batch")
 // memory allocated stays within a constant factor of len(b) because every
 // count is checked against the bytes left before anything is allocated.
 func DecodeBatch(b []byte, dst []Event) ([]Event, error) {
+	return decodeBatch(b, dst, false)
+}
+
+// DecodeBatchShared is DecodeBatch without the copy of b: the strings of the
+// events point into b, which must then stay unchanged for as long as they
+// are used. The spool's payloads qualify (its reader never rewrites one), and
+// the copy is most of what the spool writer allocates per event.
+func DecodeBatchShared(b []byte, dst []Event) ([]Event, error) {
+	return decodeBatch(b, dst, true)
+}
+
+func decodeBatch(b []byte, dst []Event, shared bool) ([]Event, error) {
 	dst = dst[:0]
 	if len(b) == 0 {
 		return dst, fmt.Errorf("%w: empty", ErrBatch)
@@ -168,7 +182,11 @@ func DecodeBatch(b []byte, dst []Event) ([]Event, error) {
 	if b[0] != BatchVersion {
 		return dst, fmt.Errorf("%w: unknown version %d", ErrBatch, b[0])
 	}
-	d := decoder{b: b, s: string(b), off: 1, end: len(b)}
+	s := unsafe.String(&b[0], len(b))
+	if !shared {
+		s = strings.Clone(s)
+	}
+	d := decoder{b: b, s: s, off: 1, end: len(b)}
 	count := d.uvarint()
 	if d.err == nil && count > uint64(d.left()/minRecordLen) {
 		d.fail("event count %d exceeds the batch size", count)
@@ -214,7 +232,7 @@ const minElementLen = 8
 
 type decoder struct {
 	b     []byte
-	s     string // string(b), made once: every decoded string is a substring
+	s     string // b as a string (a copy unless shared): every decoded string is a substring
 	off   int
 	end   int // end of the current record
 	err   error
@@ -320,9 +338,12 @@ func (d *decoder) float() float64 {
 }
 
 // event decodes one record body into e, reusing e's buffers.
+//
+// Every field of e is assigned (TestDecodeOverwritesEveryField checks it)
+// rather than e zeroed first: e sits in the spool writer's large batch, and
+// clearing it wrote each pointer field twice, under the GC's write barrier.
 func (d *decoder) event(e *Event) {
 	props, els := e.Properties[:0], e.Elements[:0]
-	*e = Event{}
 	flags := d.uvarint()
 	e.Rage, e.Dead, e.Error = flags&flagRage != 0, flags&flagDead != 0, flags&flagError != 0
 	e.Truncated = flags&flagTruncated != 0
@@ -335,6 +356,7 @@ func (d *decoder) event(e *Event) {
 	e.ViewportWidth, e.ViewportHeight = d.int(), d.int()
 	e.DocumentWidth, e.DocumentHeight = d.int(), d.int()
 	for i, f := range [...]*float64{&e.X, &e.Y, &e.OffsetX, &e.OffsetY} {
+		*f = 0
 		if flags&(flagX<<i) != 0 {
 			*f = d.float()
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +109,68 @@ func TestDecodeBatchReusesDst(t *testing.T) {
 	}
 	if dst[1].UUID != full.UUID || dst[1].Elements[0].Attrs["type"] != "submit" || string(dst[1].Properties) != string(full.Properties) {
 		t.Error("decoded events share memory with the input")
+	}
+}
+
+// TestDecodeBatchShared checks that the shared decoder gives the same events
+// with strings that point into b, and properties that do not.
+func TestDecodeBatchShared(t *testing.T) {
+	full := fullEvent()
+	b := AppendBatch(nil, []Event{full, {UUID: "x"}})
+	want, err := DecodeBatch(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeBatchShared(b, nil)
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("%d events, %v", len(got), err)
+	}
+	for i := range want {
+		if d := diffEvents(&want[i], &got[i]); d != "" {
+			t.Fatalf("event %d:\n%s", i, d)
+		}
+	}
+	i := bytes.Index(b, []byte(full.UUID))
+	b[i] = 'X'
+	if got[0].UUID[0] != 'X' || want[0].UUID[0] == 'X' {
+		t.Errorf("shared uuid %q, copied %q: only the shared one should see the change", got[0].UUID, want[0].UUID)
+	}
+	i = bytes.Index(b, full.Properties)
+	b[i+1] = '#'
+	if string(got[0].Properties) != string(full.Properties) {
+		t.Errorf("properties share memory with the input: %s", got[0].Properties)
+	}
+}
+
+// TestDecodeOverwritesEveryField decodes into a dst whose events have every
+// field set: the decoder assigns each field instead of zeroing the event
+// first, and a field it forgot would leak from the previous batch.
+func TestDecodeOverwritesEveryField(t *testing.T) {
+	full := fullEvent()
+	v := reflect.ValueOf(full)
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Fatalf("fullEvent leaves %s zero: set it, so that this test covers it", v.Type().Field(i).Name)
+		}
+	}
+	sparse := Event{UUID: "x", Timestamp: full.Timestamp, ReceivedAt: full.ReceivedAt}
+	b := AppendBatch(nil, []Event{sparse, full, sparse})
+	want, err := DecodeBatch(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := make([]Event, 3)
+	for i := range dst {
+		dst[i] = fullEvent()
+	}
+	got, err := DecodeBatch(b, dst[:0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if d := diffEvents(&want[i], &got[i]); d != "" {
+			t.Errorf("event %d decoded over a full event:\n%s", i, d)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -137,6 +138,15 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add([]byte{1, 1, 0x80})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := DecodeBatch(b, nil)
+		shared, sharedErr := DecodeBatchShared(b, nil)
+		if fmt.Sprint(err) != fmt.Sprint(sharedErr) || len(got) != len(shared) {
+			t.Fatalf("DecodeBatchShared: %d events, %v; DecodeBatch: %d, %v", len(shared), sharedErr, len(got), err)
+		}
+		for i := range got {
+			if d := diffEvents(&got[i], &shared[i]); d != "" {
+				t.Fatalf("DecodeBatchShared, event %d:\n%s", i, d)
+			}
+		}
 		if err != nil {
 			return
 		}
@@ -245,6 +255,27 @@ func FuzzProperties(f *testing.F) {
 		again, err := q.appendProps(nil, out)
 		if err != nil || !bytes.Equal(again, out) {
 			t.Fatalf("not idempotent: %q -> %q -> %q (%v)", in, out, again, err)
+		}
+	})
+}
+
+// FuzzNormalizeUUID checks the canonical fast path against the full decoder.
+func FuzzNormalizeUUID(f *testing.F) {
+	for _, s := range []string{
+		"0195510a-3c4e-7b7e-8f1a-2b3c4d5e6f70", "0195510A-3C4E-7B7E-8F1A-2B3C4D5E6F70",
+		"00000000-0000-0000-0000-000000000000", "0195510a3-c4e-7b7e-8f1a-2b3c4d5e6f70",
+		"0195510a-3c4e-7b7e-8f1a-2b3c4d5e6g70", "{0195510a-3c4e-7b7e-8f1a-2b3c4d5e6f70}",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, gotErr := normalizeUUID(s)
+		want, wantErr := decodeUUID(s)
+		if s == "" {
+			return // normalizeUUID reports missing; decodeUUID only invalid
+		}
+		if got != want || gotErr != wantErr {
+			t.Fatalf("normalizeUUID(%q) = %q, %v; decodeUUID: %q, %v", s, got, gotErr, want, wantErr)
 		}
 	})
 }

@@ -245,7 +245,7 @@ func Normalize(r *Raw, b *Batch, dst *Event) error {
 		ua = r.UserAgent
 	}
 	if !b.memo.uaDone || b.memo.uaKey != ua {
-		b.memo.uaKey, b.memo.ua, b.memo.uaDone = ua, parseUA(validUTF8(limitString(ua, 1024))), true
+		b.memo.uaKey, b.memo.ua, b.memo.uaDone = ua, parseUACached(ua), true
 	}
 	dst.Browser, dst.BrowserVersion = b.memo.ua.browser, b.memo.ua.browserVersion
 	dst.OS, dst.OSVersion, dst.DeviceType = b.memo.ua.os, b.memo.ua.osVersion, b.memo.ua.device
@@ -353,6 +353,14 @@ func normalizeUUID(s string) (string, error) {
 	if s == "" {
 		return "", errMissingUUID
 	}
+	if len(s) == 36 && canonicalUUID(s) {
+		return s, nil
+	}
+	return decodeUUID(s)
+}
+
+// decodeUUID normalizes any UUID form (see normalizeUUID).
+func decodeUUID(s string) (string, error) {
 	var id [16]byte
 	canonical := len(s) == 36
 	src := s
@@ -413,6 +421,37 @@ func normalizeUUID(s string) (string, error) {
 		j += 2
 	}
 	return string(out[:]), nil
+}
+
+// lowerHex maps '0'-'9' and 'a'-'f' to their values and every other byte to
+// 0xFF.
+var lowerHex = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xFF
+	}
+	for i, c := range hexDigits {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+// canonicalUUID reports whether s is a UUID already in canonical form
+// (lowercase, hyphenated) and not the nil UUID: what SDKs send, checked
+// without decoding.
+func canonicalUUID(s string) bool {
+	// Digit values are 0-15 and invalid bytes 0xFF: or-ing them all is
+	// below 16 only if every byte is a digit, and 0 only for the nil UUID.
+	var acc byte
+	for i := 0; i < len(s); i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if s[i] != '-' {
+				return false
+			}
+			continue
+		}
+		acc |= lowerHex[s[i]]
+	}
+	return acc < 16 && acc != 0
 }
 
 func fromHex(c byte) (byte, bool) {

@@ -13,9 +13,6 @@ type dialect struct {
 	name string
 	// ph renders the n-th (1-based) bound parameter.
 	ph func(n int) string
-	// orderedConcat aggregates expr in order of ts, joined by sep (a
-	// literal), skipping NULLs.
-	orderedConcat func(expr, ts, sep string) string
 	// jsonNum reads a numeric property of the properties column (key is a
 	// literal produced by this package, never user input).
 	jsonNum func(key string) string
@@ -32,6 +29,11 @@ type dialect struct {
 	countIf func(cond string) string
 	// startsWith tests a text prefix.
 	startsWith func(text, prefix string) string
+	// concat aggregates expr joined by sep (a literal) in no particular
+	// order, skipping NULLs; epochMsText is ts as epoch milliseconds in
+	// decimal text.
+	concat      func(expr, sep string) string
+	epochMsText func(ts string) string
 	// bucketOf is a stable hash of expr modulo n, for processing sessions
 	// in parts.
 	bucketOf func(expr string, n int) string
@@ -50,9 +52,6 @@ func dialectFor(name string) (*dialect, error) {
 var duckDB = dialect{
 	name: "duckdb",
 	ph:   func(n int) string { return "$" + strconv.Itoa(n) },
-	orderedConcat: func(expr, ts, sep string) string {
-		return "coalesce(string_agg(" + expr + ", " + sep + " ORDER BY " + ts + "), '')"
-	},
 	jsonNum: func(key string) string {
 		return `TRY_CAST(json_extract_string(properties, '$."` + key + `"') AS DOUBLE)`
 	},
@@ -66,6 +65,8 @@ var duckDB = dialect{
 	countIf:      func(cond string) string { return "count(*) FILTER (WHERE " + cond + ")" },
 	startsWith:   func(text, prefix string) string { return "starts_with(" + text + ", " + prefix + ")" },
 	bucketOf:     func(expr string, n int) string { return "hash(" + expr + ") % " + strconv.Itoa(n) },
+	concat:       func(expr, sep string) string { return "coalesce(string_agg(" + expr + ", " + sep + "), '')" },
+	epochMsText:  func(ts string) string { return "CAST(epoch_ms(" + ts + ") AS VARCHAR)" },
 }
 
 // clickHouse is written for the scale-out store (issue 6); it is exercised
@@ -73,9 +74,6 @@ var duckDB = dialect{
 var clickHouse = dialect{
 	name: "clickhouse",
 	ph:   func(n int) string { return "?" },
-	orderedConcat: func(expr, ts, sep string) string {
-		return "arrayStringConcat(arrayMap(x -> x.2, arraySort(x -> x.1, groupArray((" + ts + ", " + expr + ")))), " + sep + ")"
-	},
 	jsonNum: func(key string) string {
 		return "toFloat64OrNull(JSONExtractRaw(properties, '" + key + "'))"
 	},
@@ -89,6 +87,8 @@ var clickHouse = dialect{
 	countIf:      func(cond string) string { return "countIf(" + cond + ")" },
 	startsWith:   func(text, prefix string) string { return "startsWith(" + text + ", " + prefix + ")" },
 	bucketOf:     func(expr string, n int) string { return "cityHash64(" + expr + ") % " + strconv.Itoa(n) },
+	concat:       func(expr, sep string) string { return "arrayStringConcat(groupArray(" + expr + "), " + sep + ")" },
+	epochMsText:  func(ts string) string { return "toString(toUnixTimestamp64Milli(" + ts + "))" },
 }
 
 // args collects bound parameters and renders their placeholders.

@@ -38,6 +38,13 @@ type dialect struct {
 	macros       *strings.Replacer
 	isUnique     func(error) bool
 	isForeignKey func(error) bool
+	// serializable: write transactions run at SERIALIZABLE isolation and
+	// are retried on serialization failures (PostgreSQL; SQLite's write
+	// lock already serializes them).
+	serializable bool
+	// migrationLock, when set, is run first in each migration transaction
+	// so that processes migrating at once take turns.
+	migrationLock string
 }
 
 var sqliteDialect = &dialect{

@@ -84,7 +84,8 @@ func WithBcryptCost(cost int) Option { return func(s *Store) { s.cost = cost } }
 
 // Open opens (creating if needed) the metadata store at dsn and applies
 // pending migrations. dsn is a SQLite file path, optionally prefixed with
-// "sqlite:"; "postgres://…" is reserved for the PostgreSQL backend.
+// "sqlite:", or a PostgreSQL URL ("postgres://user@host:5432/db?…"), which
+// several Sightline nodes can share.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s := &Store{now: time.Now, log: slog.Default(), cost: bcrypt.DefaultCost}
 	for _, o := range opts {
@@ -92,8 +93,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	}
 	var err error
 	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, fmt.Errorf("meta: open: PostgreSQL metadata is not built yet; use a SQLite file path")
+	case isPostgresDSN(dsn):
+		s.dialect = postgresDialect
+		s.w, err = openPostgres(ctx, dsn)
+		s.r = s.w
 	default:
 		s.dialect = sqliteDialect
 		s.w, s.r, err = openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
@@ -110,6 +113,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 
 // Close closes the store's connections.
 func (s *Store) Close() error {
+	if s.r == s.w {
+		return s.w.Close()
+	}
 	return errors.Join(s.w.Close(), s.r.Close())
 }
 
@@ -134,8 +140,28 @@ func (s *Store) tokenChanged(token string) {
 // write runs fn in a write transaction. On SQLite it begins with
 // BEGIN IMMEDIATE (see _txlock in openSQLite), so a transaction that reads
 // before it writes cannot fail half-way with SQLITE_BUSY on lock upgrade.
+// On PostgreSQL it runs SERIALIZABLE and is retried (fn included) when it
+// loses a serialization conflict, so fn must not have effects outside tx.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	if !s.dialect.serializable {
+		return s.writeOnce(ctx, nil, fn)
+	}
+	opts := &sql.TxOptions{Isolation: sql.LevelSerializable}
+	for attempt := 1; ; attempt++ {
+		err := s.writeOnce(ctx, opts, fn)
+		if err == nil || !isRetryable(err) || attempt == 20 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(retryBackoff(attempt)):
+		}
+	}
+}
+
+func (s *Store) writeOnce(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

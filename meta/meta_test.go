@@ -37,10 +37,11 @@ func (c *clock) Advance(d time.Duration) {
 
 var quiet = WithLogger(slog.New(slog.DiscardHandler))
 
-// openTest opens a store on a fresh file with a cheap bcrypt cost.
+// openTest opens a store on a fresh database of the backend under test
+// (see TestMain) with a cheap bcrypt cost, and returns it with its DSN.
 func openTest(t testing.TB, opts ...Option) (*Store, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "meta.db")
+	path := freshDSN(t)
 	s, err := Open(context.Background(), path, append([]Option{WithBcryptCost(bcrypt.MinCost), quiet}, opts...)...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -110,7 +111,7 @@ func TestMigrationsApplyOnceAndReopen(t *testing.T) {
 }
 
 func TestMigrationsRacingOpens(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "meta.db")
+	path := freshDSN(t)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
 	for i := range errs {
@@ -151,6 +152,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 }
 
 func TestOpenPragmas(t *testing.T) {
+	sqliteOnly(t)
 	s, _ := openTest(t)
 	check := func(pool, pragma, want string, q func(string) (string, error)) {
 		t.Helper()
@@ -182,6 +184,7 @@ func TestOpenBadPaths(t *testing.T) {
 }
 
 func TestOpenCreatesDirectory(t *testing.T) {
+	sqliteOnly(t)
 	path := filepath.Join(t.TempDir(), "a", "b", "meta.db")
 	s, err := Open(context.Background(), "sqlite:"+path, quiet)
 	if err != nil {

@@ -74,11 +74,22 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("meta: migrate: %w", err)
 	}
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	// Migrations run at the default isolation (READ COMMITTED on
+	// PostgreSQL), not SERIALIZABLE: each statement must see what another
+	// process committed while this one waited for the migration lock.
+	if err := s.writeOnce(ctx, nil, func(tx *sql.Tx) error {
+		if s.dialect.migrationLock != "" {
+			if _, err := tx.ExecContext(ctx, s.dialect.migrationLock); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
 		applied_at BIGINT NOT NULL
-	)`); err != nil {
+	)`)
+		return err
+	}); err != nil {
 		return fmt.Errorf("meta: migrate: create schema_migrations: %w", err)
 	}
 	current, err := s.SchemaVersion(ctx)
@@ -90,9 +101,14 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for _, m := range ms {
 		applied := false
-		err := s.write(ctx, func(tx *sql.Tx) error {
+		err := s.writeOnce(ctx, nil, func(tx *sql.Tx) error {
 			// Checked again inside the write lock: another process may
 			// have applied it since we looked.
+			if s.dialect.migrationLock != "" {
+				if _, err := tx.ExecContext(ctx, s.dialect.migrationLock); err != nil {
+					return err
+				}
+			}
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
 				return err

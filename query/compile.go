@@ -439,13 +439,24 @@ func (c *compiler) sessionAgg(from, to time.Time, where string, extra ...string)
 		d.argMinIf("e.path", ts, pv) + " AS entry_path",
 		d.argMaxIf("e.url", ts, pv) + " AS exit_url",
 		d.argMaxIf("e.path", ts, pv) + " AS exit_path",
-		d.argMin("e.device_type", ts) + " AS device_type",
-		d.argMin("e.browser", ts) + " AS browser",
-		d.argMin("e.os", ts) + " AS os",
+		// Aliases that name an event column get a suffix, renamed outside:
+		// ClickHouse resolves e.col to a same-named alias of its SELECT.
+		d.argMin("e.device_type", ts) + " AS device_type_s",
+		d.argMin("e.browser", ts) + " AS browser_s",
+		d.argMin("e.os", ts) + " AS os_s",
 		d.argMax(d.personID(), ts) + " AS person_id",
-		d.argMin("e.distinct_id", ts) + " AS distinct_id",
+		d.argMin("e.distinct_id", ts) + " AS distinct_id_s",
 	}
 	cols = append(cols, extra...)
+	var outer []string
+	for _, col := range cols {
+		alias := col[strings.LastIndex(col, " AS ")+4:]
+		if name, ok := strings.CutSuffix(alias, "_s"); ok {
+			outer = append(outer, alias+" AS "+name)
+		} else {
+			outer = append(outer, alias)
+		}
+	}
 	where = and(c.rangePred(from, to), "e.session_id <> ''", where)
-	return "SELECT " + strings.Join(cols, ", ") + " FROM " + c.from() + " WHERE " + where + " GROUP BY e.session_id"
+	return "SELECT " + strings.Join(outer, ", ") + " FROM (SELECT " + strings.Join(cols, ", ") + " FROM " + c.from() + " WHERE " + where + " GROUP BY e.session_id) sa"
 }

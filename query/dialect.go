@@ -25,6 +25,9 @@ type Dialect interface {
 	// render joins common table expressions and a final SELECT; a dialect
 	// without CTEs inlines each reference (see cteRef).
 	render(s stmt) string
+	// finish adapts a complete statement (rendered or built directly) to
+	// the engine's syntax limits; see chDialect.finish.
+	finish(sql string) string
 
 	// eventsFrom is the FROM clause over events as e; with person, it
 	// resolves each event's person (personID), and with props it joins the
@@ -67,6 +70,20 @@ type Dialect interface {
 	argMinIf(x, by, cond string) string
 	argMaxIf(x, by, cond string) string
 
+	// flag is a plan's k-th boolean column over cond. Equal conditions must
+	// stay distinct columns: ClickHouse keeps one alias for identical
+	// expressions of a SELECT.
+	flag(cond string, k int) string
+	// nullOf is a NULL of a SQL type (VARCHAR, DOUBLE), for UNION ALL
+	// branches that have no value.
+	nullOf(typ string) string
+	// valuesTable is a SELECT listing rows (SQL expressions) as column col.
+	valuesTable(col string, rows []string) string
+	// thetaJoin joins left and right on a condition that is not an
+	// equality; it returns the FROM clause and a condition to AND into
+	// WHERE (empty when the join carries it).
+	thetaJoin(left, right, cond string) (from, where string)
+
 	// groupingSets reports GROUP BY GROUPING SETS support (one pass for
 	// values and totals instead of a UNION of two).
 	groupingSets() bool
@@ -89,8 +106,10 @@ func DialectFor(name string) (Dialect, error) {
 	switch name {
 	case "duckdb":
 		return DuckDB, nil
+	case "clickhouse":
+		return ClickHouse, nil
 	}
-	return nil, fmt.Errorf("query: no SQL dialect %q (have: duckdb)", name)
+	return nil, fmt.Errorf("query: no SQL dialect %q (have: duckdb, clickhouse)", name)
 }
 
 // stmt is a statement as common table expressions plus a final SELECT.
@@ -160,6 +179,24 @@ func (duckDialect) render(s stmt) string {
 		out = strings.ReplaceAll(out, cteRef(c.name), c.name)
 	}
 	return out
+}
+
+func (duckDialect) finish(sql string) string { return sql }
+
+func (duckDialect) flag(cond string, _ int) string { return cond }
+
+func (duckDialect) nullOf(typ string) string { return "CAST(NULL AS " + typ + ")" }
+
+func (duckDialect) valuesTable(col string, rows []string) string {
+	vals := make([]string, len(rows))
+	for i, r := range rows {
+		vals[i] = "(" + r + ")"
+	}
+	return "SELECT * FROM (VALUES " + strings.Join(vals, ", ") + ") AS v(" + col + ")"
+}
+
+func (duckDialect) thetaJoin(left, right, cond string) (from, where string) {
+	return left + " JOIN " + right + " ON " + cond, ""
 }
 
 func (duckDialect) eventsFrom(c *compiler, person, props bool) string {

@@ -145,7 +145,7 @@ func (c *compiler) funnel(q *Funnel) (*compiled, error) {
 			return nil, fieldErr(err, index("steps", i))
 		}
 		any = append(any, m)
-		cols = append(cols, m+fmt.Sprintf(" AS s%d", i))
+		cols = append(cols, d.flag(m, i)+fmt.Sprintf(" AS s%d", i))
 	}
 	for i, x := range q.Exclusions {
 		m, err := c.eventMatch(x.EventRef)
@@ -153,7 +153,7 @@ func (c *compiler) funnel(q *Funnel) (*compiled, error) {
 			return nil, fieldErr(err, index("exclusions", i))
 		}
 		any = append(any, m)
-		cols = append(cols, m+fmt.Sprintf(" AS x%d", i))
+		cols = append(cols, d.flag(m, 1000+i)+fmt.Sprintf(" AS x%d", i))
 		p.excl = append(p.excl, exclPlan{x.FromStep - 1, x.ToStep - 1})
 	}
 	global, err := c.globalPreds(&q.Common)
@@ -217,7 +217,7 @@ func (c *compiler) funnel(q *Funnel) (*compiled, error) {
 	}
 
 	// Output rows: kind S (step stats), H (histogram), P (samples).
-	nullS, nullX := "CAST(NULL AS VARCHAR)", "CAST(NULL AS DOUBLE)"
+	nullS, nullX := d.nullOf("VARCHAR"), d.nullOf("DOUBLE")
 	var parts []string
 	for k := 1; k <= n; k++ {
 		reached := fmt.Sprintf("level >= %d", k)
@@ -233,7 +233,7 @@ func (c *compiler) funnel(q *Funnel) (*compiled, error) {
 	conv := st.with("conv", fmt.Sprintf("SELECT bd, %s AS total FROM %s AS b WHERE level = %d", total, best, n))
 	bins := q.HistogramBins
 	width := st.with("width", fmt.Sprintf("SELECT max(total) / %d AS w FROM %s AS conv", bins, conv))
-	parts = append(parts, fmt.Sprintf("SELECT 'H' AS kind, bd, CAST(CASE WHEN w > 0 THEN least(floor(total / w), %d) ELSE 0 END AS BIGINT) AS i, %s AS s, %s AS s2, CAST(count(*) AS DOUBLE) AS x1, max(w) AS x2, %s AS x3, %s AS x4 FROM %s AS conv, %s AS width GROUP BY bd, i",
+	parts = append(parts, fmt.Sprintf("SELECT 'H' AS kind, bd, CAST(CASE WHEN w > 0 THEN least(floor(total / w), %d) ELSE 0 END AS BIGINT) AS i, %s AS s, %s AS s2, CAST(count(*) AS DOUBLE) AS x1, max(w) AS x2, %s AS x3, %s AS x4 FROM %s AS conv CROSS JOIN %s AS width GROUP BY bd, i",
 		bins-1, nullS, nullS, nullX, nullX, conv, width))
 	if q.Samples > 0 {
 		samples := d.topPerGroup(best+" AS b", "bd, level, entity, sid", "bd, level", "entity", q.Samples)

@@ -53,7 +53,7 @@ func TestGoldenSQL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, d := range []Dialect{DuckDB} {
+			for _, d := range []Dialect{DuckDB, ClickHouse} {
 				stmts, err := eng.Compile(context.Background(), Request{ProjectID: 7, DB: dialectOnly{d.Name()}, Defs: goldenDefs, Query: q})
 				if err != nil {
 					t.Fatal(err)

@@ -95,7 +95,8 @@ func (c *compiler) heatmap(q *Heatmap) (*compiled, error) {
 		return nil, err
 	}
 	_ = build(func(base, from string) string {
-		return fmt.Sprintf("SELECT e.selector, %s AS clicks, %s AS rage, %s AS dead, %s AS err FROM %s WHERE (e.event = '$click' OR e.rage OR e.dead OR e.error_click) AND e.selector <> '' AND %s GROUP BY e.selector ORDER BY clicks DESC, rage DESC, e.selector LIMIT %d",
+		// The aliases must not name columns (see sessionAgg).
+		return fmt.Sprintf("SELECT e.selector, %s AS clicks, %s AS rage_n, %s AS dead_n, %s AS err_n FROM %s WHERE (e.event = '$click' OR e.rage OR e.dead OR e.error_click) AND e.selector <> '' AND %s GROUP BY e.selector ORDER BY clicks DESC, rage_n DESC, e.selector LIMIT %d",
 			d.countIf("e.event = '$click'"), d.countIf("e.rage"), d.countIf("e.dead"), d.countIf("e.error_click"), from, base, q.Limit)
 	})
 	// The depth is read once per page leave, then compared 21 times.

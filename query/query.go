@@ -171,25 +171,34 @@ func (e *Engine) compile(ctx context.Context, r Request) (*compiled, error) {
 		return nil, err
 	}
 	c := &compiler{d: d, b: newSQLB(d), proj: r.ProjectID, sp: sp, defs: defs, opts: &e.opts}
+	var cp *compiled
 	switch q := r.Query.(type) {
 	case *Trends:
-		return c.trends(q)
+		cp, err = c.trends(q)
 	case *Funnel:
-		return c.funnel(q)
+		cp, err = c.funnel(q)
 	case *Retention:
-		return c.retention(q)
+		cp, err = c.retention(q)
 	case *Paths:
-		return c.paths(q)
+		cp, err = c.paths(q)
 	case *Sessions:
-		return c.sessions(q)
+		cp, err = c.sessions(q)
 	case *Heatmap:
-		return c.heatmap(q)
+		cp, err = c.heatmap(q)
 	case *Frustration:
-		return c.frustration(q)
+		cp, err = c.frustration(q)
 	case *SegmentSize:
-		return c.segmentSize(q)
+		cp, err = c.segmentSize(q)
+	default:
+		return nil, &Error{Field: "kind", Msg: "unknown kind"}
 	}
-	return nil, &Error{Field: "kind", Msg: "unknown kind"}
+	if err != nil {
+		return nil, err
+	}
+	for i := range cp.stmts {
+		cp.stmts[i].SQL = d.finish(cp.stmts[i].SQL)
+	}
+	return cp, nil
 }
 
 // Run compiles and runs a query. Errors are *Error for queries that cannot
@@ -263,7 +272,7 @@ func (e *Engine) watermark(ctx context.Context, r Request) (string, error) {
 	}
 	defer rows.Close()
 	var n int64
-	var last sql.NullTime
+	var last scanTime
 	if rows.Next() {
 		if err := rows.Scan(&n, &last); err != nil {
 			return "", fmt.Errorf("watermark: %w", err)
@@ -272,5 +281,24 @@ func (e *Engine) watermark(ctx context.Context, r Request) (string, error) {
 	if err := rows.Err(); err != nil {
 		return "", fmt.Errorf("watermark: %w", err)
 	}
-	return fmt.Sprintf("%d/%d", n, last.Time.UnixNano()), nil
+	return fmt.Sprintf("%d/%d", n, last.t.UnixNano()), nil
+}
+
+// scanTime reads a timestamp column: a time.Time, or Unix microseconds
+// from stores that keep timestamps as integers (ClickHouse); NULL is the
+// zero time.
+type scanTime struct{ t time.Time }
+
+func (s *scanTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		s.t = time.Time{}
+	case time.Time:
+		s.t = x
+	case int64:
+		s.t = time.UnixMicro(x).UTC()
+	default:
+		return fmt.Errorf("cannot read %T as a timestamp", v)
+	}
+	return nil
 }

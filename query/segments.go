@@ -60,14 +60,18 @@ func (c *compiler) segmentSize(q *SegmentSize) (*compiled, error) {
 		" AND "+ts+" < "+c.p(ends[len(ends)-1].UTC())+" GROUP BY "+d.personID()+", d")
 	var vals []string
 	for _, e := range ends {
-		vals = append(vals, "("+d.naive(c.p(e.Format("2006-01-02 15:04:05.999999")))+")")
+		vals = append(vals, d.naive(c.p(e.Format("2006-01-02 15:04:05.999999"))))
 	}
-	ends0 := st.with("bk", "SELECT * FROM (VALUES "+strings.Join(vals, ", ")+") AS v(bend)")
+	ends0 := st.with("bk", d.valuesTable("bend", vals))
 	wcols := []string{"bk.bend AS bend", "daily.person_id AS person_id"}
 	for i, a := range ss.window {
 		wcols = append(wcols, fmt.Sprintf("%s AS w%d", a, i))
 	}
-	m := st.with("m", "SELECT "+strings.Join(wcols, ", ")+" FROM "+ends0+" AS bk JOIN "+daily+" AS daily ON daily.d < bk.bend GROUP BY bk.bend, daily.person_id")
+	jfrom, jwhere := d.thetaJoin(ends0+" AS bk", daily+" AS daily", "daily.d < bk.bend")
+	if jwhere != "" {
+		jwhere = " WHERE " + jwhere
+	}
+	m := st.with("m", "SELECT "+strings.Join(wcols, ", ")+" FROM "+jfrom+jwhere+" GROUP BY bk.bend, daily.person_id")
 	st.sel = "SELECT bend, count(*) FROM " + m + " AS m WHERE " + cond + " GROUP BY bend ORDER BY bend"
 	sizes := map[string]int64{}
 	read := func(_ int, rows *sql.Rows) error {
@@ -77,14 +81,14 @@ func (c *compiler) segmentSize(q *SegmentSize) (*compiled, error) {
 			if err := rows.Scan(&t, &n); err != nil {
 				return fmt.Errorf("segment size: read row: %w", err)
 			}
-			sizes[t.Format("2006-01-02T15:04:05.999999")] = n
+			sizes[t.Format("2006-01-02T15:04:05")] = n
 		}
 		return nil
 	}
 	done := func() (Result, error) {
 		res := &SegmentSizeResult{Segment: q.Segment, Name: seg.Name, Points: []Point{}}
 		for i, b := range bk {
-			res.Points = append(res.Points, Point{T: formatT(b), V: float64(sizes[ends[i].Format("2006-01-02T15:04:05.999999")])})
+			res.Points = append(res.Points, Point{T: formatT(b), V: float64(sizes[ends[i].Format("2006-01-02T15:04:05")])})
 		}
 		return res, nil
 	}

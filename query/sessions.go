@@ -150,9 +150,11 @@ func (c *compiler) sessions(q *Sessions) (*compiled, error) {
 	}
 	agg := c.sessionAgg(sp.From.Add(-24*time.Hour), sp.To.Add(24*time.Hour), where, extra...)
 	s := st.with("s", agg)
-	rep := st.with("r", "SELECT session_id, sum(active_ms) AS active_ms FROM replays WHERE project_id = "+c.p(c.proj)+" GROUP BY session_id")
-	cols := "s.*, r.session_id IS NOT NULL AS has_replay, " +
-		"CASE WHEN r.session_id IS NOT NULL THEN r.active_ms / 1000.0 ELSE least(s.duration, s.slots * 10.0) END AS active, " +
+	// has_r marks a match: a store whose LEFT JOIN fills defaults instead
+	// of NULLs (ClickHouse) reads 0 there too.
+	rep := st.with("r", "SELECT session_id, sum(active_ms) AS active_ms, 1 AS has_r FROM replays WHERE project_id = "+c.p(c.proj)+" GROUP BY session_id")
+	cols := "s.*, coalesce(r.has_r, 0) = 1 AS has_replay, " +
+		"CASE WHEN coalesce(r.has_r, 0) = 1 THEN r.active_ms / 1000.0 ELSE least(s.duration, s.slots * 10.0) END AS active, " +
 		"s.rage_clicks + s.dead_clicks + s.error_clicks AS frustration"
 	full := st.with("f", "SELECT "+cols+" FROM "+s+" AS s LEFT JOIN "+rep+" AS r ON r.session_id = s.session_id")
 
@@ -182,15 +184,16 @@ func (c *compiler) sessions(q *Sessions) (*compiled, error) {
 	}
 	st.sel = "SELECT session_id, person_id, distinct_id, start_time, end_time, duration, active, pageviews, events, " +
 		"coalesce(entry_url, ''), coalesce(exit_url, ''), clicks, rage_clicks, dead_clicks, error_clicks, " +
-		"device_type, browser, os, has_replay, " + sortCol + " FROM " + full + " AS f WHERE " + and(conds...) +
+		"device_type, browser, os, has_replay, " + sortCol + " AS sort_key FROM " + full + " AS f WHERE " + and(conds...) +
 		"\nORDER BY " + sortCol + " " + dir + ", session_id " + dir + "\nLIMIT " + fmt.Sprint(q.Limit+1)
 
 	res := &SessionsResult{Sessions: []SessionRow{}}
 	var lastSort any
+	var lastStart time.Time
 	read := func(_ int, rows *sql.Rows) error {
 		for rows.Next() {
 			var r SessionRow
-			var start, end time.Time
+			var start, end scanTime
 			var sortVal any
 			if err := rows.Scan(&r.SessionID, &r.PersonID, &r.DistinctID, &start, &end, &r.DurationSeconds, &r.ActiveSeconds,
 				&r.Pages, &r.Events, &r.EntryURL, &r.ExitURL, &r.Clicks, &r.RageClicks, &r.DeadClicks, &r.ErrorClicks,
@@ -202,18 +205,17 @@ func (c *compiler) sessions(q *Sessions) (*compiled, error) {
 				// after the last row shown.
 				last := res.Sessions[len(res.Sessions)-1]
 				cur := sessionCursor{Order: q.OrderBy, Asc: q.Ascending, ID: last.SessionID}
-				switch v := lastSort.(type) {
-				case time.Time:
-					cur.Time = v.UTC().Format(time.RFC3339Nano)
-				default:
-					cur.Num = toFloat(v)
+				if q.OrderBy == "start" {
+					cur.Time = lastStart.UTC().Format(time.RFC3339Nano)
+				} else {
+					cur.Num = toFloat(lastSort)
 				}
 				res.NextCursor = encodeCursor(cur)
 				continue
 			}
-			r.Start = formatT(start.In(sp.Loc))
-			r.End = formatT(end.In(sp.Loc))
-			lastSort = sortVal
+			r.Start = formatT(start.t.In(sp.Loc))
+			r.End = formatT(end.t.In(sp.Loc))
+			lastSort, lastStart = sortVal, start.t
 			res.Sessions = append(res.Sessions, r)
 		}
 		return nil
@@ -233,6 +235,12 @@ func toFloat(v any) float64 {
 	case int32:
 		return float64(x)
 	case int:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	case uint32:
+		return float64(x)
+	case uint8:
 		return float64(x)
 	}
 	return 0

@@ -47,6 +47,9 @@ go vet ./...
 step "staticcheck"
 go run "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}" ./...
 
+step "Starting ClickHouse and PostgreSQL for the scale-out tests"
+eval "$(scripts/services.sh)"
+
 step "go test"
 CI=${CI:-} go test -count=1 -timeout 30m ./...
 

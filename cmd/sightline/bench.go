@@ -76,8 +76,13 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	data := fs.String("data", "", "data directory (default: a temporary one, removed afterwards)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
+	memProfile := fs.String("memprofile", "", "write a profile of the allocations of the measured run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *memProfile != "" {
+		// Sampled from the measured run on, not while generating bodies.
+		runtime.MemProfileRate = 0
 	}
 	if *events <= 0 || *clients <= 0 || *batch <= 0 || *batch > 10_000 {
 		return errors.New("--events and --clients must be positive and --batch in 1..10000")
@@ -139,6 +144,9 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *memProfile != "" {
+		runtime.MemProfileRate = 64 << 10
+	}
 	runtime.GC()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
@@ -180,6 +188,11 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	durDur := time.Since(start)
 	cpu1, _ := processCPU()
 	runtime.ReadMemStats(&ms1)
+	if *memProfile != "" {
+		if err := writeAllocProfile(*memProfile); err != nil {
+			return err
+		}
+	}
 	stored, err := app.Store().Count(ctx, p.ID)
 	if err != nil {
 		return err
@@ -224,6 +237,18 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	row("stored exactly once", fmt.Sprintf("%d / %d", stored, n))
 	return tw.Flush()
+}
+
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 type benchBody struct {

@@ -56,6 +56,8 @@ func benchQuery(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	data := fs.String("data", "", "data directory; a bench-query project already seeded there is reused (default: a temporary directory)")
 	only := fs.String("only", "", "comma-separated query names to run (default: all)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	storeDSN := fs.String("store", env("SIGHTLINE_STORE", ""), "event store DSN (clickhouse://host:9000/db[?cluster=NAME]; default: DuckDB in --data)")
+	metaDSN := fs.String("meta", env("SIGHTLINE_META", ""), "metadata store DSN (default: SQLite in --data)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,7 +73,8 @@ func benchQuery(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	app, err := sightline.New(sightline.Config{DataDir: dir, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	app, err := sightline.New(sightline.Config{DataDir: dir, Store: *storeDSN, Meta: *metaDSN,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return err
 	}
@@ -105,9 +108,14 @@ func benchQuery(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		if rows.Next() {
-			var first time.Time
+			var first any // a time, or Unix microseconds (ClickHouse)
 			if err := rows.Scan(&first); err == nil {
-				start = first.UTC().Truncate(24 * time.Hour)
+				switch v := first.(type) {
+				case time.Time:
+					start = v.UTC().Truncate(24 * time.Hour)
+				case int64:
+					start = time.UnixMicro(v).UTC().Truncate(24 * time.Hour)
+				}
 			}
 		}
 		rows.Close()

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/sightline-analytics/sightline"
+	"github.com/sightline-analytics/sightline/insight"
 )
 
 const usage = `Sightline: self-hosted behavioral analytics.
@@ -22,11 +23,17 @@ Usage:
   sightline demo   [--addr 127.0.0.1:8080] [--data ./sightline-demo] [--days 30] [--events N]
   sightline seed   --events N [--days D] [--seed S] [--data DIR] [--project NAME] [--json]
   sightline bench  ingest [--events N] [--clients C] [--batch B] [--json]
-  sightline bench  query  [--events N] [--days D] [--runs R] [--data DIR] [--json]
+  sightline bench  query  [--events N] [--days D] [--runs R] [--data DIR] [--store DSN] [--json]
+  sightline migrate --store clickhouse://host:9000/db?cluster=NAME [--meta postgres://…]
   sightline version
 
-Environment: SIGHTLINE_ADDR, SIGHTLINE_DATA and SIGHTLINE_ADMIN_KEY set the
-defaults of --addr, --data and --admin-key.
+serve and demo also take --store DSN (clickhouse://host:9000/db[?cluster=NAME];
+default: DuckDB in the data directory) and --meta DSN (postgres://user@host/db;
+default: SQLite in the data directory): see docs/deploy.md.
+
+Environment: SIGHTLINE_ADDR, SIGHTLINE_DATA, SIGHTLINE_ADMIN_KEY,
+SIGHTLINE_STORE and SIGHTLINE_META set the defaults of --addr, --data,
+--admin-key, --store and --meta.
 `
 
 func main() {
@@ -55,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdSeed(ctx, rest, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "sightline", sightline.Version)
 		return nil
@@ -76,6 +85,7 @@ func env(name, def string) string {
 // serverFlags are the flags serve and demo share.
 type serverFlags struct {
 	addr, data, adminKey, logLevel string
+	store, meta                    string
 	trustProxy                     bool
 }
 
@@ -85,6 +95,8 @@ func (f *serverFlags) register(fs *flag.FlagSet, defaultData string) {
 	fs.StringVar(&f.adminKey, "admin-key", env("SIGHTLINE_ADMIN_KEY", ""), "master API key (creates projects, queries any project)")
 	fs.StringVar(&f.logLevel, "log-level", env("SIGHTLINE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	fs.BoolVar(&f.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For")
+	fs.StringVar(&f.store, "store", env("SIGHTLINE_STORE", ""), "event store DSN: clickhouse://host:9000/db[?cluster=NAME] (default: DuckDB in the data directory)")
+	fs.StringVar(&f.meta, "meta", env("SIGHTLINE_META", ""), "metadata store DSN: postgres://user@host:5432/db (default: SQLite in the data directory)")
 }
 
 func (f *serverFlags) config(stderr io.Writer) (sightline.Config, error) {
@@ -99,7 +111,16 @@ func (f *serverFlags) config(stderr io.Writer) (sightline.Config, error) {
 		DataDir:    f.data,
 		AdminKey:   f.adminKey,
 		TrustProxy: f.trustProxy,
-		Logger:     log,
+		Store:      f.store,
+		Meta:       f.meta,
+		BaseURL:    os.Getenv("SIGHTLINE_BASE_URL"),
+		SMTP: insight.SMTPConfig{
+			Addr:     os.Getenv("SIGHTLINE_SMTP_ADDR"),
+			From:     env("SIGHTLINE_SMTP_FROM", "sightline@localhost"),
+			Username: os.Getenv("SIGHTLINE_SMTP_USER"),
+			Password: os.Getenv("SIGHTLINE_SMTP_PASSWORD"),
+		},
+		Logger: log,
 	}, nil
 }
 

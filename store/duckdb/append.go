@@ -319,14 +319,14 @@ func (w *writer) fillRow(e *event.Event, ts, recv time.Time) {
 	v[0] = e.ProjectID
 	v[1] = ts
 	v[2] = recv
-	v[3] = e.X
-	v[4] = e.Y
-	v[5] = e.OffsetX
-	v[6] = e.OffsetY
-	v[7] = int32(e.ViewportWidth)
-	v[8] = int32(e.ViewportHeight)
-	v[9] = int32(e.DocumentWidth)
-	v[10] = int32(e.DocumentHeight)
+	v[3] = boxFloat(e.X)
+	v[4] = boxFloat(e.Y)
+	v[5] = boxFloat(e.OffsetX)
+	v[6] = boxFloat(e.OffsetY)
+	v[7] = boxInt32(e.ViewportWidth)
+	v[8] = boxInt32(e.ViewportHeight)
+	v[9] = boxInt32(e.DocumentWidth)
+	v[10] = boxInt32(e.DocumentHeight)
 	v[11] = e.Rage
 	v[12] = e.Dead
 	v[13] = e.Error
@@ -336,27 +336,73 @@ func (w *writer) fillRow(e *event.Event, ts, recv time.Time) {
 	v[15] = w.strs
 }
 
+// Boxing a number into a driver.Value allocates; sizes and pixel
+// coordinates are mostly small whole numbers, boxed once here instead.
+var (
+	smallInt32s   [4096]driver.Value
+	smallFloat64s [4096]driver.Value
+)
+
+func init() {
+	for i := range smallInt32s {
+		smallInt32s[i] = int32(i)
+		smallFloat64s[i] = float64(i)
+	}
+}
+
+func boxInt32(n int) driver.Value {
+	if n >= 0 && n < len(smallInt32s) {
+		return smallInt32s[n]
+	}
+	return int32(n)
+}
+
+func boxFloat(f float64) driver.Value {
+	// f > 0 leaves out -0, which the table would turn into +0.
+	if i := int(f); f > 0 && f < float64(len(smallFloat64s)) && float64(i) == f {
+		return smallFloat64s[i]
+	}
+	return f
+}
+
 // packStrings appends the event's string fields in stringColumns order,
 // each followed by a NUL.
+//
+// The fields are copied as they are and the packed bytes validated in one
+// pass: events from capture are clean (Normalize makes every string valid
+// UTF-8), and a per-field check cost more than the copy. Only when the pass
+// finds invalid UTF-8 or a NUL inside a field is the event packed again,
+// field by field, with the bad bytes replaced.
 func packStrings(b []byte, e *event.Event) []byte {
-	for _, s := range [...]string{
+	start := len(b)
+	fields := [...]string{
 		e.UUID, e.Event, e.DistinctID, e.SessionID, e.WindowID,
 		e.URL, e.Host, e.Path, e.Query, e.Title, e.Referrer, e.RefDomain,
 		e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent,
 		e.Browser, e.BrowserVersion, e.OS, e.OSVersion, e.DeviceType, e.IP,
 		e.ElementsChain, e.Selector,
-	} {
+		"{}",
+	}
+	if len(e.Properties) > 0 {
+		// Read-only view: the bytes are copied below and not kept.
+		fields[len(fields)-1] = unsafe.String(unsafe.SliceData(e.Properties), len(e.Properties))
+	}
+	for _, s := range fields {
+		b = append(b, s...)
+		b = append(b, 0)
+	}
+	if packed := b[start:]; bytes.Count(packed, nul) == len(fields) && utf8.Valid(packed) {
+		return b
+	}
+	b = b[:start]
+	for _, s := range fields {
 		b = appendClean(b, s)
 		b = append(b, 0)
 	}
-	if len(e.Properties) == 0 {
-		b = append(b, "{}"...)
-	} else {
-		// Read-only view: appendClean copies and does not keep it.
-		b = appendClean(b, unsafe.String(unsafe.SliceData(e.Properties), len(e.Properties)))
-	}
-	return append(b, 0)
+	return b
 }
+
+var nul = []byte{0}
 
 // clean replaces invalid UTF-8 (which DuckDB would turn into NULL, failing
 // the NOT NULL columns and with them the whole batch) and NUL bytes (the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -323,6 +324,46 @@ func TestTimestampsAreUTC(t *testing.T) {
 	}
 	if want := time.Date(2026, 1, 1, 23, 30, 0, 123456000, time.UTC); !ts.Equal(want) {
 		t.Fatalf("timestamp = %v, want %v", ts, want)
+	}
+}
+
+// TestNumbersRoundTrip covers the boxed-value tables of fillRow: values on
+// both sides of their bounds, fractions, negatives and negative zero come
+// back exactly.
+func TestNumbersRoundTrip(t *testing.T) {
+	s := openMemory(t)
+	floats := []float64{0, math.Copysign(0, -1), 1, 0.5, 4095, 4095.5, 4096, -1, -4095, 1e300, math.SmallestNonzeroFloat64}
+	ints := []int{0, 1, 255, 256, 4095, 4096, -1, -4096, math.MaxInt32, math.MinInt32 + 1}
+	var evs []event.Event
+	for i := range max(len(floats), len(ints)) {
+		e := ev(1, fmt.Sprintf("n%02d", i), "e", "d", t0, "")
+		f, n := floats[i%len(floats)], ints[i%len(ints)]
+		e.X, e.Y, e.OffsetX, e.OffsetY = f, -f, f, f
+		e.ViewportWidth, e.ViewportHeight, e.DocumentWidth, e.DocumentHeight = n, -n, n, n
+		evs = append(evs, e)
+	}
+	mustAppend(t, s, evs)
+	rows, err := s.Query(context.Background(), `SELECT x, y, offset_x, offset_y, viewport_width, viewport_height, document_width, document_height
+		FROM events ORDER BY uuid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for i := 0; rows.Next(); i++ {
+		var x, y, ox, oy float64
+		var vw, vh, dw, dh int
+		if err := rows.Scan(&x, &y, &ox, &oy, &vw, &vh, &dw, &dh); err != nil {
+			t.Fatal(err)
+		}
+		e := evs[i]
+		for _, p := range [][2]float64{{x, e.X}, {y, e.Y}, {ox, e.OffsetX}, {oy, e.OffsetY}} {
+			if p[0] != p[1] || math.Signbit(p[0]) != math.Signbit(p[1]) {
+				t.Errorf("event %d: float %v stored as %v", i, p[1], p[0])
+			}
+		}
+		if got, want := []int{vw, vh, dw, dh}, []int{e.ViewportWidth, e.ViewportHeight, e.DocumentWidth, e.DocumentHeight}; !slices.Equal(got, want) {
+			t.Errorf("event %d: sizes %v stored as %v", i, want, got)
+		}
 	}
 }
 
