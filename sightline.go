@@ -140,7 +140,7 @@ func New(cfg Config) (*App, error) {
 	// into the file at insert time, which costs a quarter less CPU per
 	// event than smaller appends; MaxDelay still bounds a quiet server's
 	// latency to half a second.
-	a.writer = spool.NewWriter(a.spool, a.events, event.DecodeBatch, spool.WriterOptions{Logger: a.log, MaxEvents: 131_072})
+	a.writer = spool.NewWriter(a.spool, a.events, event.DecodeBatchShared, spool.WriterOptions{Logger: a.log, MaxEvents: 131_072})
 	blobs, err := replay.NewFileStore(filepath.Join(cfg.DataDir, "replay"))
 	if err != nil {
 		return nil, fmt.Errorf("sightline: open replay store: %w", err)

@@ -29,7 +29,11 @@ func openMeta(ctx context.Context, cfg Config) (*meta.Store, error) {
 func openEventStore(ctx context.Context, cfg Config) (store.Store, error) {
 	switch {
 	case strings.HasPrefix(cfg.Store, "clickhouse://"):
-		return clickhouse.Open(ctx, cfg.Store, clickhouse.Options{Logger: cfg.Logger})
+		s, err := clickhouse.Open(ctx, cfg.Store, clickhouse.Options{Logger: cfg.Logger})
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return s, nil
 	case strings.Contains(cfg.Store, "://") && !strings.HasPrefix(cfg.Store, "duckdb://"):
 		return nil, fmt.Errorf("unknown event store %q: use clickhouse://host:9000/db or a DuckDB file path", cfg.Store)
 	}
@@ -37,5 +41,9 @@ func openEventStore(ctx context.Context, cfg Config) (store.Store, error) {
 	if path == "" {
 		path = filepath.Join(cfg.DataDir, "events.duckdb")
 	}
-	return duckdb.Open(path, duckdb.Options{Logger: cfg.Logger})
+	s, err := duckdb.Open(path, duckdb.Options{Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }

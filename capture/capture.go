@@ -293,6 +293,8 @@ func (h *Handler) capture(r *http.Request) (*Response, error) {
 // decodeRequest parses a capture body. A batch whose envelope parses but
 // where some events have fields of the wrong type is not failed whole: each
 // event is decoded on its own and the broken ones are reported by index.
+// It is the slow path behind fastDecoder, and the reference the fast path is
+// tested against (FuzzFastDecoder).
 //
 // The decoder is encoding/json/v2's (github.com/go-json-experiment/json):
 // decoding is most of what capture costs, and v2 decodes several times

@@ -53,6 +53,11 @@ const (
 	// maxScannedMembers bounds an object inside a skipped value, whose
 	// names are checked for duplicates by linear search.
 	maxScannedMembers = 64
+
+	// maxPooledArena bounds the arenas a pooled decoder keeps: a hostile
+	// body of empty elements would otherwise leave hundreds of megabytes
+	// in the pool.
+	maxPooledArena = 1 << 16
 )
 
 // release drops what the request left in the arenas, so that the pooled
@@ -62,6 +67,9 @@ func (d *fastDecoder) release() {
 	clear(d.classes)
 	clear(d.names)
 	d.elements, d.classes, d.floats, d.names = d.elements[:0], d.classes[:0], d.floats[:0], d.names[:0]
+	if cap(d.elements) > maxPooledArena || cap(d.classes) > maxPooledArena || cap(d.floats) > maxPooledArena || cap(d.names) > maxPooledArena {
+		*d = fastDecoder{}
+	}
 	d.b, d.i = nil, 0
 }
 

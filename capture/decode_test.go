@@ -3,6 +3,7 @@ package capture
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -203,4 +204,33 @@ func BenchmarkDecode(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*200), "ns/event")
 	})
+}
+
+// TestFastDecoderDropsLargeArenas checks that a pooled decoder does not keep
+// the arenas of a huge batch.
+func TestFastDecoderDropsLargeArenas(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"token":"slp_test","events":[{"elements":[{}`)
+	for range maxPooledArena {
+		b.WriteString(`,{}`)
+	}
+	b.WriteString(`]}]}`)
+	wk := new(work)
+	raws, _, err := wk.decode([]byte(b.String()))
+	if err != nil || len(raws) != 1 || len(raws[0].Elements) != maxPooledArena+1 {
+		t.Fatalf("decode: %d events, %v", len(raws), err)
+	}
+	wk.fast.release()
+	if cap(wk.fast.elements) != 0 {
+		t.Fatalf("pooled decoder keeps %d elements", cap(wk.fast.elements))
+	}
+
+	raws, _, err = wk.decode(synthBody(t, 300))
+	if err != nil || len(raws) == 0 {
+		t.Fatalf("decode after release: %d events, %v", len(raws), err)
+	}
+	wk.fast.release()
+	if cap(wk.fast.elements) == 0 {
+		t.Fatal("a normal batch's arena should be kept for reuse")
+	}
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
 
 // PostgreSQL backend, for several Sightline nodes sharing one metadata
@@ -85,5 +85,3 @@ func retryBackoff(n int) time.Duration {
 	base := time.Duration(1<<min(n, 6)) * time.Millisecond
 	return base + rand.N(base)
 }
-
-var _ = stdlib.GetDefaultDriver // registers the "pgx" database/sql driver

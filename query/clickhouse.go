@@ -9,7 +9,9 @@ import (
 // ClickHouse 18.16 (Debian's package) and on current releases, so it keeps
 // to what 18.16 has:
 //
-//   - no CTEs over subqueries: render inlines every reference;
+//   - no CTEs over subqueries: render inlines every reference, except the
+//     materialized ones, which become temporary tables created by the
+//     statements of a script (see StatementSeparator) on one connection;
 //   - no window functions: funnels and paths collect each entity's events
 //     into arrays sorted by (timestamp, uuid) and walk them with array
 //     functions (see clickhouse_funnel.go);
@@ -42,12 +44,23 @@ func (chDialect) ident(name string) string {
 	return name
 }
 
+// StatementSeparator separates the statements of a ClickHouse script: a
+// query whose materialized CTEs become temporary tables is several
+// statements that must run on one connection, in order; the last one's
+// rows are the result (see store/clickhouse Query).
+const StatementSeparator = "\n;-- next statement\n"
+
 // render inlines the CTEs: each reference becomes the CTE's SELECT in
-// parentheses (the compilers always give it an alias).
+// parentheses (the compilers always give it an alias). A materialized CTE
+// (one the plan reads several times: a funnel's best attempts, the
+// numbered steps of paths, …) becomes a temporary table created first, so
+// that it is computed once, as DuckDB does.
 func (chDialect) render(s stmt) string {
 	defs := map[string]string{}
+	temp := map[string]bool{}
 	for _, c := range s.ctes {
 		defs[c.name] = c.sql
+		temp[c.name] = c.materialize
 	}
 	var expand func(sql string, depth int) string
 	expand = func(sql string, depth int) string {
@@ -68,23 +81,39 @@ func (chDialect) render(s stmt) string {
 			}
 			name := sql[i+1 : i+1+j]
 			b.WriteString(sql[:i])
-			b.WriteString("(\n" + expand(defs[name], depth+1) + "\n)")
+			if temp[name] {
+				b.WriteString(chTempName(name))
+			} else {
+				b.WriteString("(\n" + expand(defs[name], depth+1) + "\n)")
+			}
 			sql = sql[i+j+2:]
 		}
 		return b.String()
 	}
-	return expand(s.sel, 0)
+	var script []string
+	for _, c := range s.ctes {
+		if c.materialize {
+			t := chTempName(c.name)
+			script = append(script, "DROP TEMPORARY TABLE IF EXISTS "+t,
+				"CREATE TEMPORARY TABLE "+t+" ENGINE = Memory AS\n"+expand(c.sql, 0))
+		}
+	}
+	return strings.Join(append(script, expand(s.sel, 0)), StatementSeparator)
 }
+
+func chTempName(cte string) string { return "sl_tmp_" + cte }
 
 // finish adapts a complete statement to 18.16: TRUE and FALSE become 1
 // and 0 (outside string literals), and a UNION ALL with a final ORDER BY is
 // wrapped, since 18.16 would order only its last SELECT.
 func (chDialect) finish(sql string) string {
 	sql = replaceBoolLiterals(sql)
-	if i := strings.LastIndex(sql, "\nORDER BY "); i > 0 && strings.Contains(sql[:i], "\nUNION ALL\n") {
-		sql = "SELECT * FROM (\n" + sql[:i] + "\n)" + sql[i:]
+	parts := strings.Split(sql, StatementSeparator)
+	last := parts[len(parts)-1]
+	if i := strings.LastIndex(last, "\nORDER BY "); i > 0 && strings.Contains(last[:i], "\nUNION ALL\n") {
+		parts[len(parts)-1] = "SELECT * FROM (\n" + last[:i] + "\n)" + last[i:]
 	}
-	return sql
+	return strings.Join(parts, StatementSeparator)
 }
 
 // replaceBoolLiterals rewrites the words TRUE and FALSE outside quotes.

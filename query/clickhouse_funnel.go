@@ -17,7 +17,8 @@ import (
 // so both stores give identical results.
 
 // chArrays adds to st the grouped arrays of p.ev and returns the CTE and
-// the list of its array columns.
+// the list of its array columns (uuid only orders the events: it is not
+// carried further).
 func chArrays(st *stmt, p *funnelPlan) (string, string) {
 	pid := "pid"
 	if !p.withPid {
@@ -31,7 +32,7 @@ func chArrays(st *stmt, p *funnelPlan) (string, string) {
 		fields = append(fields, fmt.Sprintf("x%d", j))
 	}
 	grp := st.with("grp", "SELECT entity, arraySort(groupArray(tuple("+strings.Join(fields, ", ")+"))) AS evs FROM "+p.ev+" AS ev GROUP BY entity")
-	names := []string{"ts_", "uuid_", "sid_", "bd_", "pid_"}
+	names := []string{"ts_", "", "sid_", "bd_", "pid_"}
 	for k := 0; k < p.n; k++ {
 		names = append(names, fmt.Sprintf("s%d_", k))
 	}
@@ -39,12 +40,31 @@ func chArrays(st *stmt, p *funnelPlan) (string, string) {
 		names = append(names, fmt.Sprintf("x%d_", j))
 	}
 	cols := []string{"entity"}
+	var keep []string
 	for i, name := range names {
+		if name == "" {
+			continue
+		}
 		cols = append(cols, fmt.Sprintf("arrayMap(x -> tupleElement(x, %d), evs) AS %s", i+1, name))
+		keep = append(keep, name)
 	}
-	cols = append(cols, "arrayEnumerate(evs) AS idx_")
+	// Sessions as small numbers (sidn_) into the entity's distinct sessions
+	// (sidd_): looking a string up per attempt would copy every string.
+	cols = append(cols, "arrayEnumerate(evs) AS idx_", "arrayEnumerateDense(arrayMap(x -> tupleElement(x, 3), evs)) AS sidn_",
+		"arrayDistinct(arrayMap(x -> tupleElement(x, 3), evs)) AS sidd_")
 	arr := st.with("arr", "SELECT "+strings.Join(cols, ", ")+" FROM "+grp+" AS g")
-	return arr, "entity, " + strings.Join(names, ", ") + ", idx_"
+	return arr, "entity, " + strings.Join(keep, ", ") + ", idx_, sidn_, sidd_"
+}
+
+// chGuard returns expr (an array) unchanged, with the named array columns
+// referenced at its top level: 18.16 does not see columns used only inside
+// a nested lambda and would prune them from the subquery below.
+func chGuard(expr string, cols ...string) string {
+	var l []string
+	for _, c := range cols {
+		l = append(l, "length("+c+")")
+	}
+	return "arraySlice(" + expr + ", 1 + 0 * (" + strings.Join(l, " + ") + "))"
 }
 
 // chWithin: the event at index r (> 0) is within the window of the
@@ -58,14 +78,11 @@ func chInRange(c *compiler, p *funnelPlan, j string) string {
 	return fmt.Sprintf("ts_[%s] >= %s AND ts_[%s] < %s", j, c.p(p.from), j, c.p(p.to))
 }
 
-// chStarts ARRAY JOINs the candidate start indexes (those where cond,
-// over index j, holds) out of arr as rows with column i. The candidates
-// are a column of their own first: 18.16 drops a subquery's columns that
-// only an ARRAY JOIN expression uses.
-func chStarts(st *stmt, name, arr, cols, cond, extra string) string {
-	cand := st.with(name+"_cand", "SELECT "+cols+", arrayFilter(j -> "+cond+", idx_) AS cand_ FROM "+arr+" AS a")
-	return "SELECT " + cols + ", i" + extra + " FROM " + cand + " AS c ARRAY JOIN cand_ AS i"
-}
+// Each entity's attempts are parallel arrays (r0_ the start indexes, rK_
+// the index of step K or 0, …), computed with array functions over the
+// entity's events; only at the end are the attempts' scalar attributes
+// ARRAY JOINed out as rows, so that an entity's event arrays are never
+// copied once per attempt.
 
 func (chDialect) funnelAttempts(c *compiler, st *stmt, p *funnelPlan) (string, error) {
 	arr, cols := chArrays(st, p)
@@ -78,108 +95,205 @@ func (chDialect) funnelAttempts(c *compiler, st *stmt, p *funnelPlan) (string, e
 	return chOrdered(c, st, p, arr, cols), nil
 }
 
+// chExplode turns per-entity attempt attributes (name → array expression
+// over the level's columns) into one row per attempt, keeping those where
+// keep (an array expression of 0/1, or "") is 1.
+func chExplode(st *stmt, src, keep string, attrs [][2]string, guard ...string) string {
+	var arrs, outs, names []string
+	for _, a := range attrs {
+		arrs = append(arrs, chGuard(a[1], guard...)+" AS "+a[0]+"_a")
+		outs = append(outs, a[0]+"_a AS "+a[0])
+		names = append(names, a[0])
+	}
+	where := ""
+	if keep != "" {
+		arrs = append(arrs, keep+" AS keep_a")
+		outs = append(outs, "keep_a AS keep_")
+		where = " WHERE keep_ = 1"
+	}
+	attrsCTE := st.with("attrs", "SELECT entity, "+strings.Join(arrs, ", ")+" FROM "+src+" AS s")
+	rows := st.with("att_rows", "SELECT entity, "+strings.Join(names, ", ")+func() string {
+		if keep != "" {
+			return ", keep_"
+		}
+		return ""
+	}()+" FROM "+attrsCTE+" AS a ARRAY JOIN "+strings.Join(outs, ", "))
+	return st.with("att", "SELECT entity, "+strings.Join(names, ", ")+" FROM "+rows+" AS r"+where)
+}
+
+func chLevel(p *funnelPlan, reached []string) string {
+	if p.n < 2 {
+		return "arrayMap(i -> toUInt32(1), r0_)"
+	}
+	var args, sum []string
+	for k := 1; k < p.n; k++ {
+		args = append(args, fmt.Sprintf("r%d", k))
+		sum = append(sum, fmt.Sprintf("(r%d > 0)", k))
+	}
+	return "arrayMap((" + strings.Join(args, ", ") + ") -> toUInt32(1 + " + strings.Join(sum, " + ") + "), " + strings.Join(reached[1:], ", ") + ")"
+}
+
+// chNextFrom is, for every event index j of the entity, the index of the
+// first event after j among the sorted indexes p (0 when none): p's values
+// repeated over the runs of indexes that precede them. Built from
+// element-wise array functions only, it costs linear memory, where a
+// lambda capturing the entity's arrays would copy them per element.
+func chNextFrom(p string) string {
+	withOne := "arrayPushFront(" + p + ", toUInt32(1))"
+	counts := "arrayPushBack(arrayMap(x -> toUInt32(x), arrayPopFront(arrayDifference(" + withOne + "))), toUInt32(length(idx_) - " +
+		withOne + "[length(" + p + ") + 1] + 1))"
+	return "arrayReduce('groupArrayArray', arrayMap((v, c) -> replicate(v, range(c)), arrayPushBack(" + p + ", toUInt32(0)), " + counts + "))"
+}
+
+// chPick keeps the elements of arr at the candidate mask m_ (0/1 per
+// event).
+func chPick(arr string) string { return "arrayFilter((v, m) -> m = 1, " + arr + ", m_)" }
+
 func chOrdered(c *compiler, st *stmt, p *funnelPlan, arr, cols string) string {
 	to := c.p(p.to)
-	// Candidates, less the attempts dominated by a later step-1 event that
-	// comes before the first step-2 event after them (see duckOrdered).
-	c0 := st.with("c0", chStarts(st, "c0", arr, cols, "s0_[j] = 1 AND "+chInRange(c, p, "j"),
-		", arrayFirstIndex((x, t, j) -> j > i AND x = 1 AND t < "+to+", s0_, ts_, idx_) AS nx0, "+
-			"arrayFirstIndex((x, j) -> j > i AND x = 1, s1_, idx_) AS nx1"))
-	prev := st.with("r0", "SELECT "+cols+", i, i AS r0 FROM "+c0+" AS c WHERE nx0 = 0 OR (nx1 > 0 AND nx0 >= nx1)")
-	rs := []string{"r0"}
+	// Positions of each step's events (of step 1: those that may start an
+	// attempt, before date_to), of each exclusion's, and the "next such
+	// event after j" arrays.
+	pcols := []string{"arrayFilter((j, x, t) -> x = 1 AND t < " + to + ", idx_, s0_, ts_) AS p0_"}
 	for k := 1; k < p.n; k++ {
-		// Only an attempt whose previous step came in time goes on.
-		next := fmt.Sprintf("if(r%d > 0, arrayFirstIndex((x, j) -> j > r%d AND x = 1, s%d_, idx_), 0)", k-1, k-1, k)
-		raw := st.with(fmt.Sprintf("n%d", k), fmt.Sprintf("SELECT %s, i, %s, %s AS n%d FROM %s AS c", cols, strings.Join(rs, ", "), next, k, prev))
-		prev = st.with(fmt.Sprintf("r%d", k), fmt.Sprintf("SELECT %s, i, %s, if(n%d > 0 AND %s, n%d, 0) AS r%d FROM %s AS c",
-			cols, strings.Join(rs, ", "), k, chWithin(c, fmt.Sprintf("n%d", k), "i", p.window), k, k, raw))
-		rs = append(rs, fmt.Sprintf("r%d", k))
+		pcols = append(pcols, fmt.Sprintf("arrayFilter((j, x) -> x = 1, idx_, s%d_) AS p%d_", k, k))
 	}
-	var drops []string
-	if len(p.excl) > 0 {
-		var xcols []string
-		for j, x := range p.excl {
-			xr := fmt.Sprintf("if(r%d > 0, arrayFirstIndex((x, jj) -> jj > r%d AND x = 1, x%d_, idx_), 0)", x.from, x.from, j)
-			xcols = append(xcols, xr+fmt.Sprintf(" AS xr%d", j))
-			drops = append(drops, fmt.Sprintf("(r%d > 0 AND xr%d > 0 AND if(r%d > 0, xr%d < r%d, %s))",
-				x.from, j, x.to, j, x.to, chWithin(c, fmt.Sprintf("xr%d", j), "i", p.window)))
+	for j := range p.excl {
+		pcols = append(pcols, fmt.Sprintf("arrayFilter((j, x) -> x = 1, idx_, x%d_) AS px%d_", j, j))
+	}
+	pos := st.with("pos", "SELECT "+cols+", "+strings.Join(pcols, ", ")+" FROM "+arr+" AS a")
+	var ncols, nxs []string
+	for k := 0; k < p.n; k++ {
+		ncols = append(ncols, chNextFrom(fmt.Sprintf("p%d_", k))+fmt.Sprintf(" AS nx%d_", k))
+		nxs = append(nxs, fmt.Sprintf("nx%d_", k))
+	}
+	for j := range p.excl {
+		ncols = append(ncols, chNextFrom(fmt.Sprintf("px%d_", j))+fmt.Sprintf(" AS nxx%d_", j))
+		nxs = append(nxs, fmt.Sprintf("nxx%d_", j))
+	}
+	nx := st.with("nx", "SELECT "+cols+", "+strings.Join(ncols, ", ")+" FROM "+pos+" AS p")
+	// Candidates: step-1 events in the range, less the attempts dominated
+	// by a later step-1 event that comes before the first step-2 event
+	// after them (see duckOrdered).
+	mask := "arrayMap((x, t, a, b) -> toUInt8(x = 1 AND t >= " + c.p(p.from) + " AND t < " + to + " AND (a = 0 OR (b > 0 AND a >= b))), s0_, ts_, nx0_, nx1_) AS m_"
+	mcte := st.with("m", "SELECT "+cols+", "+strings.Join(nxs, ", ")+", "+mask+" FROM "+nx+" AS n")
+	base := []string{chPick("idx_") + " AS r0_", chPick("ts_") + " AS t0_", chPick("sid_") + " AS sid0_", chPick("bd_") + " AS bd0_",
+		chPick("pid_") + " AS pid0_", chPick("nx1_") + " AS n1_"}
+	keepCols := append([]string{"entity", "ts_", "sidn_", "sidd_", "idx_"}, nxs...)
+	prev := st.with("r0", "SELECT "+strings.Join(keepCols, ", ")+", "+strings.Join(base, ", ")+" FROM "+mcte+" AS m")
+	carried := append(keepCols, "r0_", "t0_", "sid0_", "bd0_", "pid0_")
+	rs := []string{"r0_"}
+	for k := 1; k < p.n; k++ {
+		// Step k is the next step-k event after step k−1, kept when within
+		// the window (and so are the steps before it: times only grow).
+		nk := fmt.Sprintf("n%d_", k)
+		if k > 1 {
+			nk = chGuard(fmt.Sprintf("arrayMap(r -> if(r > 0, nx%d_[r], 0), r%d_)", k, k-1), fmt.Sprintf("nx%d_", k))
 		}
-		prev = st.with("xr", fmt.Sprintf("SELECT %s, i, %s, %s FROM %s AS c", cols, strings.Join(rs, ", "), strings.Join(xcols, ", "), prev))
+		// One lookup of ts_ per step gives both the index and the time.
+		ok := chGuard(fmt.Sprintf("arrayMap((nn, t0) -> if(nn > 0 AND (ts_[nn] / 1000000) - (t0 / 1000000) <= %s, tuple(nn, ts_[nn]), tuple(toUInt32(0), toInt64(0))), %s, t0_)",
+			c.p(p.window), nk), "ts_")
+		rt := st.with(fmt.Sprintf("rt%d", k), fmt.Sprintf("SELECT %s, %s AS rt%d_ FROM %s AS c", strings.Join(carried, ", "), ok, k, prev))
+		prev = st.with(fmt.Sprintf("r%d", k), fmt.Sprintf("SELECT %s, arrayMap(x -> tupleElement(x, 1), rt%d_) AS r%d_, arrayMap(x -> tupleElement(x, 2), rt%d_) AS t%d_ FROM %s AS c",
+			strings.Join(carried, ", "), k, k, k, k, rt))
+		carried = append(carried, fmt.Sprintf("r%d_", k), fmt.Sprintf("t%d_", k))
+		rs = append(rs, fmt.Sprintf("r%d_", k))
 	}
-	level := "toUInt32(1"
+	keep := ""
+	if len(p.excl) > 0 {
+		var drops, dargs []string
+		for j, x := range p.excl {
+			xr := chGuard(fmt.Sprintf("arrayMap(rf -> if(rf > 0, nxx%d_[rf], 0), r%d_)", j, x.from), fmt.Sprintf("nxx%d_", j))
+			within := chGuard(fmt.Sprintf("arrayMap((rf, xr, rt, t0) -> rf > 0 AND xr > 0 AND if(rt > 0, xr < rt, (ts_[xr] / 1000000) - (t0 / 1000000) <= %s), r%d_, %s, r%d_, t0_)",
+				c.p(p.window), x.from, xr, x.to), "ts_")
+			drops = append(drops, within)
+			dargs = append(dargs, fmt.Sprintf("d%d", j))
+		}
+		keep = "arrayMap((" + strings.Join(dargs, ", ") + ") -> toUInt8(NOT (" + strings.Join(dargs, " OR ") + ")), " + strings.Join(drops, ", ") + ")"
+	}
+	attrs := [][2]string{{"bd", "bd0_"}, {"pid", "pid0_"}, {"level", chLevel(p, rs)}, {"t0", "t0_"}}
 	for k := 1; k < p.n; k++ {
-		level += fmt.Sprintf(" + (r%d > 0)", k)
+		attrs = append(attrs, [2]string{fmt.Sprintf("t%d", k), fmt.Sprintf("arrayMap((r, t) -> if(r > 0, toNullable(t), NULL), r%d_, t%d_)", k, k)})
 	}
-	level += ")"
-	acols := []string{"entity", "bd_[i] AS bd", "pid_[i] AS pid", level + " AS level", "ts_[i] AS t0"}
+	// The session of the furthest step reached: one lookup of sid_.
+	last := "r0_"
 	for k := 1; k < p.n; k++ {
-		acols = append(acols, fmt.Sprintf("if(r%d > 0, toNullable(ts_[r%d]), NULL) AS t%d", k, k, k))
+		last = fmt.Sprintf("arrayMap((a, b) -> if(b > 0, b, a), %s, r%d_)", last, k)
 	}
-	sid := "multiIf("
-	for k := p.n - 1; k >= 1; k-- {
-		sid += fmt.Sprintf("r%d > 0, sid_[r%d], ", k, k)
-	}
-	acols = append(acols, sid+"sid_[i]) AS sid")
-	where := ""
-	if len(drops) > 0 {
-		where = " WHERE NOT " + or(drops...)
-	}
-	return st.with("att", "SELECT "+strings.Join(acols, ", ")+" FROM "+prev+" AS l"+where)
+	attrs = append(attrs, [2]string{"sid", "arrayMap(j -> sidd_[j], arrayMap(j -> sidn_[j], " + last + "))"})
+	return chExplode(st, prev, keep, attrs, "ts_", "sidn_", "sidd_")
+}
+
+// chStartCols are the per-attempt start columns picked by the mask m_:
+// start index, time, breakdown, person, session number.
+func chStartCols() string {
+	return chPick("idx_") + " AS r0_, " + chPick("ts_") + " AS t0_, " + chPick("bd_") + " AS bd0_, " + chPick("pid_") + " AS pid0_, " +
+		chPick("sidn_") + " AS sidn0_"
 }
 
 func chStrict(c *compiler, st *stmt, p *funnelPlan, arr, cols string) string {
-	// first_ (always 1) keeps s0_ in use at the ARRAY JOIN: otherwise
-	// 18.16 prunes it from the subqueries below and fails to find it.
-	starts := st.with("starts", chStarts(st, "starts", arr, cols, "s0_[j] = 1 AND "+chInRange(c, p, "j"), ", s0_[i] AS first_"))
-	var oks []string
-	var prefix []string
+	mask := "arrayMap((x, t) -> toUInt8(x = 1 AND t >= " + c.p(p.from) + " AND t < " + c.p(p.to) + "), s0_, ts_) AS m_"
+	mcte := st.with("m", "SELECT "+cols+", "+mask+" FROM "+arr+" AS a")
+	starts := st.with("starts", "SELECT "+cols+", "+chStartCols()+" FROM "+mcte+" AS m")
+	// Step k is the k-th next event after the start, when every event in
+	// between matched its step and it is within the window.
+	var prefix, rcols, used []string
+	rs := []string{"r0_"}
 	for k := 1; k < p.n; k++ {
 		at := fmt.Sprintf("i + %d", k)
 		prefix = append(prefix, fmt.Sprintf("s%d_[%s] = 1", k, at))
-		ok := "(" + strings.Join(prefix, " AND ") + fmt.Sprintf(" AND %s <= length(ts_) AND ", at) + chWithin(c, at, "i", p.window) + ")"
-		oks = append(oks, ok)
+		used = append(used, fmt.Sprintf("s%d_", k))
+		ok := strings.Join(prefix, " AND ") + fmt.Sprintf(" AND %s <= length(ts_) AND ", at) + chWithin(c, at, "i", p.window)
+		rcols = append(rcols, chGuard(fmt.Sprintf("arrayMap(i -> if(%s, %s, 0), r0_)", ok, at), append(used, "ts_")...)+fmt.Sprintf(" AS r%d_", k))
+		rs = append(rs, fmt.Sprintf("r%d_", k))
 	}
-	scols := []string{cols, "i", "first_"}
-	for k, ok := range oks {
-		scols = append(scols, ok+fmt.Sprintf(" AS ok%d", k+1))
-	}
-	okd := st.with("oks", "SELECT "+strings.Join(scols, ", ")+" FROM "+starts+" AS s")
-	level := "toUInt32(1"
+	prev := st.with("oks", "SELECT "+cols+", r0_, t0_, bd0_, pid0_, sidn0_, "+strings.Join(rcols, ", ")+" FROM "+starts+" AS s")
+	attrs := [][2]string{{"bd", "bd0_"}, {"pid", "pid0_"}, {"level", chLevel(p, rs)}, {"t0", "t0_"}}
 	for k := 1; k < p.n; k++ {
-		level += fmt.Sprintf(" + ok%d", k)
+		attrs = append(attrs, [2]string{fmt.Sprintf("t%d", k), fmt.Sprintf("arrayMap(r -> if(r > 0, toNullable(ts_[r]), NULL), r%d_)", k)})
 	}
-	level += ")"
-	acols := []string{"entity", "bd_[i] AS bd", "pid_[i] AS pid", level + " AS level", "ts_[i] AS t0"}
+	last := "r0_"
 	for k := 1; k < p.n; k++ {
-		acols = append(acols, fmt.Sprintf("if(ok%d, toNullable(ts_[i + %d]), NULL) AS t%d", k, k, k))
+		last = fmt.Sprintf("arrayMap((a, b) -> if(b > 0, b, a), %s, r%d_)", last, k)
 	}
-	sid := "multiIf("
-	for k := p.n - 1; k >= 1; k-- {
-		sid += fmt.Sprintf("ok%d, sid_[i + %d], ", k, k)
-	}
-	acols = append(acols, sid+"sid_[i]) AS sid")
-	return st.with("att", "SELECT "+strings.Join(acols, ", ")+" FROM "+okd+" AS o WHERE first_ = 1")
+	attrs = append(attrs, [2]string{"sid", "arrayMap(j -> sidd_[j], arrayMap(j -> sidn_[j], " + last + "))"})
+	return chExplode(st, prev, "", attrs, "ts_", "sidn_", "sidd_")
 }
 
 func chUnordered(c *compiler, st *stmt, p *funnelPlan, arr, cols string) string {
-	var any []string
+	var any, args []string
 	for k := 0; k < p.n; k++ {
-		any = append(any, fmt.Sprintf("s%d_[j] = 1", k))
+		any = append(any, fmt.Sprintf("x%d = 1", k))
+		args = append(args, fmt.Sprintf("x%d", k))
 	}
-	anc := st.with("anc", chStarts(st, "anc", arr, cols, "("+strings.Join(any, " OR ")+") AND "+chInRange(c, p, "j"), ""))
-	var fs, vs []string
+	var sk []string
 	for k := 0; k < p.n; k++ {
-		fs = append(fs, fmt.Sprintf("arrayFirstIndex((x, t) -> x = 1 AND t >= ts_[i], s%d_, ts_) AS f%d", k, k))
-		vs = append(vs, fmt.Sprintf("if(f%d > 0 AND %s, ts_[f%d], 0)", k, chWithin(c, fmt.Sprintf("f%d", k), "i", p.window), k))
+		sk = append(sk, fmt.Sprintf("s%d_", k))
 	}
-	first := st.with("firsts", "SELECT "+cols+", i, "+strings.Join(fs, ", ")+" FROM "+anc+" AS a")
-	reach := st.with("reach", "SELECT entity, bd_[i] AS bd, pid_[i] AS pid, sid_[i] AS sid, arraySort(arrayFilter(x -> x != 0, ["+
-		strings.Join(vs, ", ")+"])) AS l FROM "+first+" AS f")
-	acols := []string{"entity", "bd", "pid", "sid", "toUInt32(length(l)) AS level", "l[1] AS t0"}
+	mask := "arrayMap((" + strings.Join(args, ", ") + ", t) -> toUInt8((" + strings.Join(any, " OR ") + ") AND t >= " + c.p(p.from) + " AND t < " + c.p(p.to) + "), " +
+		strings.Join(sk, ", ") + ", ts_) AS m_"
+	mcte := st.with("m", "SELECT "+cols+", "+mask+" FROM "+arr+" AS a")
+	anc := st.with("anc", "SELECT "+cols+", "+chStartCols()+" FROM "+mcte+" AS m")
+	// For each step, its first event at or after the anchor, when within
+	// the window; the reached times, sorted, are the attempt's steps.
+	var vs []string
+	for k := 0; k < p.n; k++ {
+		f := fmt.Sprintf("arrayFirstIndex((x, t) -> x = 1 AND t >= ts_[i], s%d_, ts_)", k)
+		vs = append(vs, fmt.Sprintf("if(%s > 0 AND (ts_[%s] / 1000000) - (ts_[i] / 1000000) <= %s, ts_[%s], 0)", f, f, c.p(p.window), f))
+	}
+	reach := chGuard("arrayMap(i -> arraySort(arrayFilter(x -> x != 0, ["+strings.Join(vs, ", ")+"])), r0_)", append(sk, "ts_")...)
+	prev := st.with("reach", "SELECT "+cols+", r0_, bd0_, pid0_, sidn0_, "+reach+" AS l_ FROM "+anc+" AS a")
+	attrs := [][2]string{
+		{"bd", "bd0_"},
+		{"pid", "pid0_"},
+		{"sid", "arrayMap(j -> sidd_[j], sidn0_)"},
+		{"level", "arrayMap(l -> toUInt32(length(l)), l_)"},
+		{"t0", "arrayMap(l -> l[1], l_)"},
+	}
 	for k := 1; k < p.n; k++ {
-		acols = append(acols, fmt.Sprintf("if(length(l) > %d, toNullable(l[%d]), NULL) AS t%d", k, k+1, k))
+		attrs = append(attrs, [2]string{fmt.Sprintf("t%d", k), fmt.Sprintf("arrayMap(l -> if(length(l) > %d, toNullable(l[%d]), NULL), l_)", k, k+1)})
 	}
-	return st.with("att", "SELECT "+strings.Join(acols, ", ")+" FROM "+reach+" AS r")
+	return chExplode(st, prev, "", attrs, "sidd_")
 }
 
 func (chDialect) funnelBest(c *compiler, st *stmt, att string, p *funnelPlan, name string, byBreakdown bool) string {

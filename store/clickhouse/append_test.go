@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
@@ -360,4 +361,32 @@ func FuzzFlattenProps(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Retention drops whole months that end before the cutoff, on every shard.
+func TestDropExpired(t *testing.T) {
+	for _, k := range storeKinds {
+		t.Run(k.name, func(t *testing.T) {
+			s := openKind(t, k)
+			ctx := context.Background()
+			var batch []event.Event
+			for i, ts := range []time.Time{
+				time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 31, 23, 0, 0, 0, time.UTC),
+				time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC),
+			} {
+				for j := range 20 {
+					batch = append(batch, ev(1, fmt.Sprintf("e-%d-%d", i, j), "e", fmt.Sprintf("d%d", j), ts, ""))
+				}
+			}
+			mustAppend(t, s, batch)
+			// February 15: January has ended, February has not.
+			if err := s.DropExpired(ctx, time.Date(2026, 2, 15, 0, 0, 0, 0, time.UTC)); err != nil {
+				t.Fatal(err)
+			}
+			got := queryStrings(t, s, "SELECT toString(toYYYYMM(toDateTime(intDiv(timestamp, 1000000), 'UTC'))) AS m, count() FROM events GROUP BY m ORDER BY m")
+			if want := []string{"202602|20", "202603|20"}; !slices.Equal(got, want) {
+				t.Fatalf("months left = %v, want %v", got, want)
+			}
+		})
+	}
 }

@@ -250,6 +250,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	s.db.SetMaxIdleConns(4)
 	if err := s.conn.Ping(ctx); err != nil {
 		s.closeConns()
+		if cfg.Cluster != "" && strings.Contains(err.Error(), "doesn't exist") {
+			return nil, fmt.Errorf("clickhouse: connect to %v: %w (create the cluster's tables with `sightline migrate --store %s`)", cfg.Hosts, err, dsn)
+		}
 		return nil, fmt.Errorf("clickhouse: connect to %v: %w", cfg.Hosts, err)
 	}
 	if v, err := s.conn.ServerVersion(); err == nil {
@@ -276,11 +279,17 @@ func (s *Store) closeConns() {
 func (s *Store) Dialect() string { return "clickhouse" }
 
 // Query implements store.Querier. time.Time arguments become Unix
-// microseconds (the type of the timestamp columns), booleans 0 or 1.
+// microseconds (the type of the timestamp columns), booleans 0 or 1. A
+// query may be a script of statements separated by
+// query.StatementSeparator (temporary tables, then the SELECT): they run in
+// order on one connection, and the rows are the last one's.
 func (s *Store) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	conv := make([]any, len(args))
 	for i, a := range args {
 		conv[i] = queryArg(a)
+	}
+	if strings.Contains(query, scriptSeparator) {
+		return s.queryScript(ctx, strings.Split(query, scriptSeparator), conv)
 	}
 	if s.cfg.Cluster != "" {
 		query += "\nSETTINGS distributed_product_mode = 'global'"
@@ -289,6 +298,51 @@ func (s *Store) Query(ctx context.Context, query string, args ...any) (*sql.Rows
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: query: %w", err)
 	}
+	return rows, nil
+}
+
+// scriptSeparator is query.StatementSeparator (the store does not
+// import the query package).
+const scriptSeparator = "\n;-- next statement\n"
+
+// queryScript runs a script's statements on one connection, where its
+// temporary tables live, and returns the last one's rows. The connection
+// goes back to the pool once the caller closes the rows.
+func (s *Store) queryScript(ctx context.Context, stmts []string, args []any) (*sql.Rows, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: query: %w", err)
+	}
+	// Scripts are the plans that walk each entity's events in arrays
+	// (funnels, paths); the per-entity arrays of a block are replicated by
+	// the array functions that look them up, so blocks are kept to a few
+	// hundred entities: two-level aggregation splits GROUP BY results into
+	// 256 buckets.
+	set := []string{"SET group_by_two_level_threshold = 1", "SET max_block_size = 8192"}
+	if s.cfg.Cluster != "" {
+		set = append(set, "SET distributed_product_mode = 'global'")
+	}
+	for _, st := range set {
+		if _, err := conn.ExecContext(ctx, st); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("clickhouse: query: %s: %w", st, err)
+		}
+	}
+	for _, st := range stmts[:len(stmts)-1] {
+		if _, err := conn.ExecContext(ctx, st, args...); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("clickhouse: query: %s: %w", firstLine(st), err)
+		}
+	}
+	rows, err := conn.QueryContext(ctx, stmts[len(stmts)-1], args...)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("clickhouse: query: %w", err)
+	}
+	// Conn.Close waits until the rows are closed, then releases the
+	// connection (its temporary tables are dropped by the next script that
+	// names them, or with the connection).
+	go conn.Close()
 	return rows, nil
 }
 
