@@ -73,11 +73,6 @@ func chWithin(c *compiler, r, i string, window int64) string {
 	return fmt.Sprintf("(ts_[%s] / 1000000) - (ts_[%s] / 1000000) <= %s", r, i, c.p(window))
 }
 
-// chInRange: the event at index j starts an attempt inside the date range.
-func chInRange(c *compiler, p *funnelPlan, j string) string {
-	return fmt.Sprintf("ts_[%s] >= %s AND ts_[%s] < %s", j, c.p(p.from), j, c.p(p.to))
-}
-
 // Each entity's attempts are parallel arrays (r0_ the start indexes, rK_
 // the index of step K or 0, …), computed with array functions over the
 // entity's events; only at the end are the attempts' scalar attributes
