@@ -63,6 +63,9 @@ type Config struct {
 	// Meta is the metadata store's DSN: empty for SQLite in DataDir, or
 	// postgres://user@host:5432/db for PostgreSQL, shared by the nodes.
 	Meta string
+	// ReplayDir holds replay recordings (default DataDir/replay). Nodes that
+	// share an event store must share it too, e.g. on a network file system.
+	ReplayDir string
 	// SMTP delivers alert e-mails; an empty Addr disables e-mail.
 	SMTP insight.SMTPConfig
 	// BaseURL is the dashboard's address as people reach it, for links in
@@ -141,7 +144,11 @@ func New(cfg Config) (*App, error) {
 	// event than smaller appends; MaxDelay still bounds a quiet server's
 	// latency to half a second.
 	a.writer = spool.NewWriter(a.spool, a.events, event.DecodeBatchShared, spool.WriterOptions{Logger: a.log, MaxEvents: 131_072})
-	blobs, err := replay.NewFileStore(filepath.Join(cfg.DataDir, "replay"))
+	replayDir := cfg.ReplayDir
+	if replayDir == "" {
+		replayDir = filepath.Join(cfg.DataDir, "replay")
+	}
+	blobs, err := replay.NewFileStore(replayDir)
 	if err != nil {
 		return nil, fmt.Errorf("sightline: open replay store: %w", err)
 	}

@@ -114,6 +114,7 @@ func (f *serverFlags) config(stderr io.Writer) (sightline.Config, error) {
 		Store:      f.store,
 		Meta:       f.meta,
 		BaseURL:    os.Getenv("SIGHTLINE_BASE_URL"),
+		ReplayDir:  os.Getenv("SIGHTLINE_REPLAY_DIR"),
 		SMTP: insight.SMTPConfig{
 			Addr:     os.Getenv("SIGHTLINE_SMTP_ADDR"),
 			From:     env("SIGHTLINE_SMTP_FROM", "sightline@localhost"),
