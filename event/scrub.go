@@ -52,6 +52,17 @@ func scrubString(s string, mode uint8) string {
 	if !changed {
 		return s
 	}
+	// A mask can complete a pattern the first pass did not see (a digit
+	// run masked inside what then reads as an e-mail domain), so scrub
+	// again until nothing changes (a few passes at most): scrubbing must
+	// be idempotent.
+	for range 4 {
+		again, changed := scrubAppend(nil, string(out), mode)
+		if !changed {
+			break
+		}
+		out = again
+	}
 	return string(out)
 }
 
