@@ -194,6 +194,12 @@ func chLiteral(s string) string {
 	return "'" + strings.ReplaceAll(s, "$", `\x24`) + "'"
 }
 
+// scrollDepth reads the property: the ClickHouse schema has no typed column
+// for it.
+func (d chDialect) scrollDepth() string {
+	return d.toNumber(d.jsonString("e.properties", "$max_scroll_pct"))
+}
+
 // jsonString reads a top-level property from the parsed columns: doc is
 // "e.properties" or "pp.properties" (see eventsFrom).
 func (chDialect) jsonString(doc, key string) string {

@@ -36,6 +36,8 @@ type Dialect interface {
 	personID() string
 
 	jsonString(doc, key string) string
+	// scrollDepth is a $pageleave's $max_scroll_pct as a number (events as e).
+	scrollDepth() string
 	toNumber(text string) string
 	toText(num string) string
 	containsCI(text, pat string) string
@@ -225,7 +227,10 @@ func (duckDialect) jsonString(doc, key string) string {
 }
 
 func (duckDialect) toNumber(text string) string { return "TRY_CAST(" + text + " AS DOUBLE)" }
-func (duckDialect) toText(num string) string    { return "CAST(" + num + " AS VARCHAR)" }
+
+// scrollDepth reads the typed column the DuckDB store fills on ingest.
+func (duckDialect) scrollDepth() string      { return "e.scroll_depth" }
+func (duckDialect) toText(num string) string { return "CAST(" + num + " AS VARCHAR)" }
 func (duckDialect) containsCI(text, pat string) string {
 	return "contains(lower(" + text + "), lower(" + pat + "))"
 }

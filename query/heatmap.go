@@ -100,7 +100,7 @@ func (c *compiler) heatmap(q *Heatmap) (*compiled, error) {
 			d.countIf("e.event = '$click'"), d.countIf("e.rage"), d.countIf("e.dead"), d.countIf("e.error_click"), from, base, q.Limit)
 	})
 	// The depth is read once per page leave, then compared 21 times.
-	depth := "CASE WHEN e.event = '$pageleave' THEN " + d.toNumber(d.jsonString("e.properties", "$max_scroll_pct")) + " END"
+	depth := "CASE WHEN e.event = '$pageleave' THEN " + d.scrollDepth() + " END"
 	scols := []string{d.countIf("event = '$click'"), d.countIf("event = '$pageview'"), d.countIf("depth IS NOT NULL")}
 	for pct := 0; pct <= 100; pct += 5 {
 		scols = append(scols, d.countIf(fmt.Sprintf("depth >= %d", pct)))

@@ -58,6 +58,7 @@ var appenderColumns = []struct {
 	{"dead", duckdb.TYPE_BOOLEAN},
 	{"error_click", duckdb.TYPE_BOOLEAN},
 	{"truncated", duckdb.TYPE_BOOLEAN},
+	{"scroll_depth", duckdb.TYPE_DOUBLE},
 	{"strs", duckdb.TYPE_VARCHAR},
 }
 
@@ -70,7 +71,7 @@ var eventColumns = []string{
 	"browser", "browser_version", "os", "os_version", "device_type", "ip",
 	"elements_chain", "selector", "x", "y", "offset_x", "offset_y",
 	"viewport_width", "viewport_height", "document_width", "document_height",
-	"rage", "dead", "error_click", "truncated", "properties",
+	"rage", "dead", "error_click", "truncated", "properties", "scroll_depth",
 }
 
 var (
@@ -331,9 +332,13 @@ func (w *writer) fillRow(e *event.Event, ts, recv time.Time) {
 	v[12] = e.Dead
 	v[13] = e.Error
 	v[14] = e.Truncated
+	v[15] = nil
+	if d, ok := event.ScrollDepth(e); ok {
+		v[15] = boxFloat(d)
+	}
 	// The appender copies the bytes at once, so the buffer is reused.
 	w.strs = packStrings(w.strs[:0], e)
-	v[15] = w.strs
+	v[16] = w.strs
 }
 
 // Boxing a number into a driver.Value allocates; sizes and pixel

@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -484,7 +485,7 @@ func TestSchema(t *testing.T) {
 	path := t.TempDir() + "/events.duckdb"
 	s := openDisk(t, path)
 	s = reopenDisk(t, s) // migrations must not run twice
-	if got := queryStrings(t, s, "SELECT version FROM schema_version ORDER BY version"); len(got) != schemaVersion || got[len(got)-1] != "1" {
+	if got := queryStrings(t, s, "SELECT version FROM schema_version ORDER BY version"); len(got) != schemaVersion || got[len(got)-1] != strconv.Itoa(schemaVersion) {
 		t.Fatalf("schema_version rows = %v", got)
 	}
 	// The writer names every column of events, in order.
