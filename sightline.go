@@ -153,11 +153,10 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("sightline: open replay store: %w", err)
 	}
 	if a.replay, err = replay.New(replay.Config{
-		Blobs:           blobs,
-		Index:           a.events,
-		ProjectByToken:  a.replayProject,
-		ProjectByAPIKey: a.replayAPIKey,
-		Logger:          a.log,
+		Blobs:          blobs,
+		Index:          a.events,
+		ProjectByToken: a.replayProject,
+		Logger:         a.log,
 	}); err != nil {
 		return nil, err
 	}
@@ -194,7 +193,6 @@ func (a *App) routes() http.Handler {
 	})
 	mux.Handle("/api/capture", capt)
 	mux.Handle("/api/replay", a.replay.CaptureHandler())
-	mux.Handle("GET /api/replay/{session_id}", a.replay.SessionHandler())
 	mux.Handle("/sdk/", sdk.Handler())
 	mux.Handle("/", web.Handler())
 	mux.HandleFunc("/demo/", func(w http.ResponseWriter, r *http.Request) {
@@ -216,10 +214,13 @@ func (a *App) routes() http.Handler {
 		Version:  Version,
 	})
 	apiSrv.Register(mux)
-	mux.Handle("GET /api/projects/{project_id}/replay/{session_id}", apiSrv.RequireProject(meta.RoleViewer,
-		func(w http.ResponseWriter, r *http.Request, p api.Principal) {
-			a.replay.ServeSession(w, r, p.ProjectID, r.PathValue("session_id"))
-		}))
+	// Replays are read with the API's credentials and refusals: a login
+	// session, the project's API key, or the admin key with ?project_id=.
+	readReplay := apiSrv.RequireProject(meta.RoleViewer, func(w http.ResponseWriter, r *http.Request, p api.Principal) {
+		a.replay.ServeSession(w, r, p.ProjectID, r.PathValue("session_id"))
+	})
+	mux.Handle("GET /api/replay/{session_id}", readReplay)
+	mux.Handle("GET /api/projects/{project_id}/replay/{session_id}", readReplay)
 	return api.Recover(a.log, httpMetrics.Wrap(mux))
 }
 
@@ -352,16 +353,6 @@ func (a *App) replayProject(ctx context.Context, token string) (replay.Project, 
 		return replay.Project{}, false, err
 	}
 	return replay.Project{ID: p.ID, ReplayEnabled: p.Settings.ReplayEnabled && !p.Settings.CaptureDisabled}, true, nil
-}
-
-func (a *App) replayAPIKey(ctx context.Context, key string) (int64, bool, error) {
-	p, err := a.meta.ProjectByAPIKey(ctx, key)
-	if errors.Is(err, meta.ErrNotFound) {
-		return 0, false, nil
-	} else if err != nil {
-		return 0, false, err
-	}
-	return p.ID, true, nil
 }
 
 // tokenResolver adapts the metadata token cache to what capture needs.

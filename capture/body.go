@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 
-	"github.com/klauspost/compress/gzip"
+	"github.com/sightline-analytics/sightline/internal/httpbody"
 )
 
 // Body limits. The compressed limit bounds what a client may send; the
@@ -47,55 +46,19 @@ func putBuf(b *bytes.Buffer) {
 	bufPool.Put(b)
 }
 
-var gzipPool sync.Pool // *gzip.Reader
-
 // readBody reads the request body into dst, enforcing the size limits and
 // undoing gzip when the client asked for it by header or by query parameter
-// (navigator.sendBeacon cannot set headers).
+// (navigator.sendBeacon cannot set headers). The limits are enforced by
+// internal/httpbody, which replay chunks go through as well.
 func readBody(r *http.Request, dst *bytes.Buffer, maxBody, maxDecoded int64) error {
-	if r.ContentLength > maxBody {
-		return errorf(http.StatusRequestEntityTooLarge, "body is %d bytes; the limit is %d bytes", r.ContentLength, maxBody)
-	}
 	raw := getBuf()
 	defer putBuf(raw)
-	n, err := raw.ReadFrom(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		return errorf(http.StatusBadRequest, "reading body: %v", err)
+	err := httpbody.Read(r, dst, raw, httpbody.Limits{Body: maxBody, Decoded: maxDecoded})
+	var he *httpbody.Error
+	if errors.As(err, &he) {
+		return &httpError{status: he.Status, msg: he.Msg}
 	}
-	if n > maxBody {
-		return errorf(http.StatusRequestEntityTooLarge, "body is over the limit of %d bytes", maxBody)
-	}
-	if !isGzip(r) {
-		_, err = dst.Write(raw.Bytes())
-		return err
-	}
-	zr, _ := gzipPool.Get().(*gzip.Reader)
-	if zr == nil {
-		zr = new(gzip.Reader)
-	}
-	defer gzipPool.Put(zr)
-	if err := zr.Reset(bytes.NewReader(raw.Bytes())); err != nil {
-		return errorf(http.StatusBadRequest, "body is not valid gzip: %v", err)
-	}
-	n, err = dst.ReadFrom(io.LimitReader(zr, maxDecoded+1))
-	if n > maxDecoded {
-		return errorf(http.StatusRequestEntityTooLarge, "body inflates past the limit of %d bytes", maxDecoded)
-	}
-	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return errorf(http.StatusBadRequest, "gzip body is truncated")
-		}
-		return errorf(http.StatusBadRequest, "body is not valid gzip: %v", err)
-	}
-	return nil
-}
-
-func isGzip(r *http.Request) bool {
-	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
-		return true
-	}
-	c := r.URL.Query().Get("compression")
-	return c == "gzip" || c == "gzip-js"
+	return err
 }
 
 // checkContentType accepts JSON, the text/plain bodies that beacons send,

@@ -10,40 +10,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/sightline-analytics/sightline/internal/httpbody"
 	"github.com/sightline-analytics/sightline/store"
 )
-
-// errTooLarge marks a chunk over MaxDecompressed.
-var errTooLarge = errors.New("replay chunk too large")
-
-// capReader reads at most n bytes and fails with errTooLarge, instead of a
-// silent EOF, when the source has more: a gzip bomb stops inflating there.
-type capReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *capReader) Read(p []byte) (int, error) {
-	if c.n <= 0 {
-		var b [1]byte
-		k, err := c.r.Read(b[:])
-		if k > 0 {
-			return 0, errTooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > c.n {
-		p = p[:c.n]
-	}
-	k, err := c.r.Read(p)
-	c.n -= int64(k)
-	return k, err
-}
 
 type httpError struct {
 	status int
@@ -93,7 +65,7 @@ func (s *Service) CaptureHandler() http.Handler {
 			s.writeError(w, r, fail(http.StatusMethodNotAllowed, "use POST"))
 			return
 		}
-		created, err := s.capture(w, r)
+		created, err := s.capture(r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -119,7 +91,7 @@ func (s *Service) project(r *http.Request, token string) (Project, error) {
 	return p, nil
 }
 
-func (s *Service) capture(w http.ResponseWriter, r *http.Request) (bool, error) {
+func (s *Service) capture(r *http.Request) (bool, error) {
 	q := r.URL.Query()
 	token := q.Get("token")
 	var proj Project
@@ -131,30 +103,22 @@ func (s *Service) capture(w http.ResponseWriter, r *http.Request) (bool, error) 
 		}
 		proj = p
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxCompressed))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return false, fail(http.StatusRequestEntityTooLarge, "chunk over %d bytes", s.cfg.MaxCompressed)
-		}
-		return false, fail(http.StatusBadRequest, "read body: %v", err)
+	var raw bytes.Buffer
+	if err := httpbody.ReadRaw(r, &raw, s.cfg.MaxCompressed); err != nil {
+		return false, bodyError(err)
 	}
+	data := raw.Bytes()
 	comp := q.Get("compression")
 	if comp != "" && comp != "gzip" {
 		return false, fail(http.StatusBadRequest, "unsupported compression %q (use gzip)", comp)
 	}
-	gz := comp == "gzip" || strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") ||
-		(len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b)
-
-	var src io.Reader = bytes.NewReader(data)
-	if gz {
-		zr, err := gzip.NewReader(src)
-		if err != nil {
-			return false, fail(http.StatusBadRequest, "bad gzip: %v", err)
-		}
-		src = zr
+	gz := httpbody.Gzipped(r, data)
+	src, err := httpbody.NewReader(data, gz, s.cfg.MaxDecompressed)
+	if err != nil {
+		return false, bodyError(err)
 	}
-	br := bufio.NewReader(&capReader{r: src, n: s.cfg.MaxDecompressed})
+	defer src.Close()
+	br := bufio.NewReader(src)
 	// A gzip'd array is stored as received; anything else is re-encoded as
 	// a gzip'd array, so every stored blob has one format.
 	first, err := firstByte(br)
@@ -273,9 +237,19 @@ func firstByte(br *bufio.Reader) (byte, error) {
 	}
 }
 
+// bodyError turns the body reader's client errors into answers.
+func bodyError(err error) error {
+	var he *httpbody.Error
+	if errors.As(err, &he) {
+		return fail(he.Status, "%s", he.Msg)
+	}
+	return err
+}
+
 func decodeError(err error) error {
-	if errors.Is(err, errTooLarge) {
-		return fail(http.StatusRequestEntityTooLarge, "chunk inflates past the size limit")
+	var he *httpbody.Error
+	if errors.As(err, &he) {
+		return fail(he.Status, "chunk: %s", he.Msg)
 	}
 	if err == io.EOF {
 		return fail(http.StatusBadRequest, "empty chunk")
@@ -307,51 +281,23 @@ func toJSON(s Summary, bytes, chunks int64, distinct string) summaryJSON {
 	}
 }
 
-// SessionHandler handles GET /api/replay/{session_id} with
-// "Authorization: Bearer <api key>". It answers
+// ServeSession answers GET /api/replay/{session_id} for a caller already
+// authorized to read projectID (api.Server.RequireProject: a login
+// session, the project's API key, or the admin key), with
 //
 //	{"session_id": "…", "windows": [{"window_id": "…", "events": [rrweb events…],
 //	  "summary": {…}}, …], "summary": {…}}
 //
-// with the windows in id order (UUIDv7 ids: creation order) and each
-// window's events in upload order. Mount it on a pattern with a
-// {session_id} wildcard; without one, the last path segment is used.
-func (s *Service) SessionHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			s.writeError(w, r, fail(http.StatusMethodNotAllowed, "use GET"))
-			return
-		}
-		if err := s.session(w, r); err != nil {
-			s.writeError(w, r, err)
-		}
-	})
-}
-
-func (s *Service) session(w http.ResponseWriter, r *http.Request) error {
-	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(key) == "" {
-		return fail(http.StatusUnauthorized, "missing API key: send Authorization: Bearer <api key>")
-	}
-	pid, ok, err := s.cfg.ProjectByAPIKey(r.Context(), strings.TrimSpace(key))
-	if err != nil {
-		return fmt.Errorf("replay: resolve api key: %w", err)
-	}
-	if !ok {
-		return fail(http.StatusUnauthorized, "unknown API key")
-	}
-	sid := r.PathValue("session_id")
-	if sid == "" {
-		sid = path.Base(r.URL.Path)
-	}
-	return s.serveSession(w, r, pid, sid)
-}
-
-// ServeSession answers with a session's recording, as SessionHandler does,
-// for a caller that has already established access to the project (the
-// dashboard's cookie sessions).
+// the windows in id order (UUIDv7 ids: creation order) and each window's
+// events in upload order; 404 when the project has no recording of the
+// session. Authentication stays with the API so that replays are read
+// with the same credentials and refusals as every other project resource.
 func (s *Service) ServeSession(w http.ResponseWriter, r *http.Request, projectID int64, sessionID string) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		s.writeError(w, r, fail(http.StatusMethodNotAllowed, "use GET"))
+		return
+	}
 	if err := s.serveSession(w, r, projectID, sessionID); err != nil {
 		s.writeError(w, r, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -110,15 +111,6 @@ func newFixture(t testing.TB) *fixture {
 			}
 			return Project{}, false, nil
 		},
-		ProjectByAPIKey: func(_ context.Context, key string) (int64, bool, error) {
-			switch key {
-			case "key1":
-				return 1, true, nil
-			case "key2":
-				return 2, true, nil
-			}
-			return 0, false, nil
-		},
 		MaxCompressed:   64 << 10,
 		MaxDecompressed: 1 << 20,
 	})
@@ -158,6 +150,14 @@ func bomb(t testing.TB, size int) []byte {
 	return buf.Bytes()
 }
 
+// corrupt breaks a gzip stream's CRC, which only the end of the stream
+// reveals.
+func corrupt(b []byte) []byte {
+	b = bytes.Clone(b)
+	b[len(b)-8] ^= 0xff
+	return b
+}
+
 func post(h http.Handler, query string, body []byte, header map[string]string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest("POST", "/api/replay?"+query, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "text/plain")
@@ -188,6 +188,7 @@ func TestCaptureHandler(t *testing.T) {
 		{"next seq", strings.Replace(q, "seq=0", "seq=1", 1), gz(t, events(1767225601000, 2)), nil, 200, `{"created":true}`},
 		{"uncompressed", "token=tok1&session_id=s1&window_id=w1&seq=2", events(1767225602000, 1), nil, 200, `{"created":true}`},
 		{"content-encoding header", "token=tok1&session_id=s1&window_id=w1&seq=3", gz(t, events(1767225603000, 1)), map[string]string{"Content-Encoding": "gzip"}, 200, `{"created":true}`},
+		{"gzip without a flag (magic bytes)", "token=tok1&session_id=s1&window_id=w1&seq=4", gz(t, events(1767225604000, 1)), nil, 200, `{"created":true}`},
 		{"envelope", "compression=gzip", gz(t, envelope), nil, 200, `{"created":true}`},
 		{"envelope uncompressed, query wins", "token=tok1&seq=6", envelope, nil, 200, `{"created":true}`},
 		{"missing token", "session_id=s1&window_id=w1&seq=9", chunk, nil, 401, "missing token"},
@@ -198,6 +199,8 @@ func TestCaptureHandler(t *testing.T) {
 		{"truncated gzip", q, truncated, nil, 400, "unexpected EOF"},
 		{"not gzip", q, chunk, nil, 400, "bad gzip"},
 		{"gzip bomb", q, bomb(t, 64<<20), nil, 413, "size limit"},
+		{"gzip bomb without a flag", "token=tok1&session_id=s1&window_id=w1&seq=9", bomb(t, 64<<20), nil, 413, "size limit"},
+		{"gzip with a bad checksum", q, corrupt(gz(t, chunk)), nil, 400, "checksum"},
 		{"body too large", "token=tok1&session_id=s1&window_id=w1&seq=9", append(events(1767225600000, 1), bytes.Repeat([]byte(" "), 65<<10)...), nil, 413, "over"},
 		{"unknown compression", "token=tok1&session_id=s1&window_id=w1&seq=9&compression=br", chunk, nil, 400, "unsupported compression"},
 		{"empty body", "token=tok1&session_id=s1&window_id=w1&seq=9", nil, nil, 400, "empty"},
@@ -239,7 +242,7 @@ func TestCaptureHandler(t *testing.T) {
 	}
 	wantKeys := []string{
 		"p/1/s/s1/w1/0000000000.json.gz", "p/1/s/s1/w1/0000000001.json.gz", "p/1/s/s1/w1/0000000002.json.gz",
-		"p/1/s/s1/w1/0000000003.json.gz", "p/1/s/s1/w2/0000000005.json.gz", "p/1/s/s1/w2/0000000006.json.gz",
+		"p/1/s/s1/w1/0000000003.json.gz", "p/1/s/s1/w1/0000000004.json.gz", "p/1/s/s1/w2/0000000005.json.gz", "p/1/s/s1/w2/0000000006.json.gz",
 	}
 	if fmt.Sprint(keys) != fmt.Sprint(wantKeys) {
 		t.Errorf("stored keys\n got %v\nwant %v", keys, wantKeys)
@@ -266,7 +269,7 @@ func TestCaptureHandler(t *testing.T) {
 		t.Errorf("index got %d chunks, want one per stored chunk (%d)", f.index.calls, len(wantKeys))
 	}
 	w1 := f.index.rows[fmt.Sprint(1, "s1", "w1")]
-	if w1.Clicks != 3+2+1+1 || w1.Chunks != 4 {
+	if w1.Clicks != 3+2+1+1+1 || w1.Chunks != 5 {
 		t.Errorf("w1 index row %+v", w1)
 	}
 }
@@ -309,7 +312,7 @@ func TestCaptureIndexFailure(t *testing.T) {
 	}
 }
 
-func TestSessionHandler(t *testing.T) {
+func TestServeSession(t *testing.T) {
 	f := newFixture(t)
 	capture := f.svc.CaptureHandler()
 	seed, _ := os.ReadFile("testdata/chunk.json")
@@ -329,34 +332,35 @@ func TestSessionHandler(t *testing.T) {
 			t.Fatalf("upload %s: %d %s", u.q, rec.Code, rec.Body)
 		}
 	}
+	// The API authorizes the caller for a project (tested with the app in
+	// sdk/replay_test.go); here the project comes from the path.
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/replay/{session_id}", f.svc.SessionHandler())
-
-	get := func(path, key string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest("GET", path, nil)
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
-		}
+	mux.HandleFunc("/p/{pid}/replay/{session_id}", func(w http.ResponseWriter, r *http.Request) {
+		pid, _ := strconv.ParseInt(r.PathValue("pid"), 10, 64)
+		f.svc.ServeSession(w, r, pid, r.PathValue("session_id"))
+	})
+	get := func(method, path string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, req)
+		mux.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
 		return rec
 	}
 	for _, tc := range []struct {
-		name, path, key string
-		status          int
+		name, method, path string
+		status             int
 	}{
-		{"no key", "/api/replay/S", "", 401},
-		{"bad key", "/api/replay/S", "nope", 401},
-		{"unknown session", "/api/replay/T", "key1", 404},
-		{"traversal", "/api/replay/..%2F..%2Fetc", "key1", 400},
-		{"dots", "/api/replay/.hidden", "key1", 400},
+		{"unknown session", "GET", "/p/1/replay/T", 404},
+		{"other project's session", "GET", "/p/3/replay/S", 404},
+		{"traversal", "GET", "/p/1/replay/..%2F..%2Fetc", 400},
+		{"dots", "GET", "/p/1/replay/.hidden", 400},
+		{"POST", "POST", "/p/1/replay/S", 405},
+		{"HEAD", "HEAD", "/p/1/replay/S", 200},
 	} {
-		if rec := get(tc.path, tc.key); rec.Code != tc.status {
+		if rec := get(tc.method, tc.path); rec.Code != tc.status {
 			t.Errorf("%s: status %d, want %d: %s", tc.name, rec.Code, tc.status, rec.Body)
 		}
 	}
 
-	rec := get("/api/replay/S", "key1")
+	rec := get("GET", "/p/1/replay/S")
 	if rec.Code != 200 {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
@@ -395,7 +399,7 @@ func TestSessionHandler(t *testing.T) {
 		s.Start.UnixMilli() != 1767225500000 || s.End.UnixMilli() != 1767225700100 || s.DurationMs != 200100 {
 		t.Errorf("session summary %+v", s)
 	}
-	if rec := get("/api/replay/S", "key2"); !strings.Contains(rec.Body.String(), `"clicks":5,`) || strings.Count(rec.Body.String(), `"window_id"`) != 1 {
+	if rec := get("GET", "/p/2/replay/S"); !strings.Contains(rec.Body.String(), `"clicks":5,`) || strings.Count(rec.Body.String(), `"window_id"`) != 1 {
 		t.Errorf("project 2 sees: %s", rec.Body)
 	}
 }

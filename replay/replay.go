@@ -6,8 +6,9 @@
 // once in a BlobStore under project/session/window/seq, so client retries
 // never duplicate. The summary of every newly stored chunk is handed to a
 // store.ReplayIndex, so session queries can filter on replays without
-// opening blobs. GET /api/replay/{session_id} returns a session's events
-// in order, window by window.
+// opening blobs. ServeSession answers GET /api/replay/{session_id} with a
+// session's events in order, window by window, for callers the API has
+// authorized (this package does no authentication of readers).
 //
 // Wire format (see docs/sdk.md):
 //
@@ -49,9 +50,6 @@ type Config struct {
 	// ProjectByToken resolves a project's public token (required); ok is
 	// false for an unknown token (401).
 	ProjectByToken func(ctx context.Context, token string) (p Project, ok bool, err error)
-	// ProjectByAPIKey resolves the bearer key of GET requests to a project
-	// (required); ok is false for an unknown key (401).
-	ProjectByAPIKey func(ctx context.Context, key string) (projectID int64, ok bool, err error)
 	// MaxCompressed bounds a request body as sent (default 2 MiB).
 	MaxCompressed int64
 	// MaxDecompressed bounds a chunk after gunzip (default 32 MiB).
@@ -67,8 +65,8 @@ type Service struct {
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Blobs == nil || cfg.ProjectByToken == nil || cfg.ProjectByAPIKey == nil {
-		return nil, errors.New("replay: Config needs Blobs, ProjectByToken and ProjectByAPIKey")
+	if cfg.Blobs == nil || cfg.ProjectByToken == nil {
+		return nil, errors.New("replay: Config needs Blobs and ProjectByToken")
 	}
 	if cfg.MaxCompressed <= 0 {
 		cfg.MaxCompressed = 2 << 20

@@ -10,7 +10,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -119,10 +118,9 @@ type request struct {
 	Raw    int // body size as sent
 }
 
-// front serves the SDK's host origin: /sdk/ from this package, replay
-// endpoints from a real replay.Service, everything else from the app. It
-// records each request, and can go down (connections refused) and come
-// back on the same address.
+// front serves the SDK's host origin: the app's whole HTTP surface
+// (capture, replay, /sdk/, the API). It records each request, and can go
+// down (connections refused) and come back on the same address.
 type front struct {
 	t       testing.TB
 	handler http.Handler
@@ -237,38 +235,7 @@ func newHarness(t testing.TB, settings func(*meta.ProjectSettings)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := replay.New(replay.Config{
-		Blobs:  blobs,
-		Index:  app.Store(),
-		Logger: logger,
-		ProjectByToken: func(ctx context.Context, token string) (replay.Project, bool, error) {
-			p, err := app.Meta().ProjectByToken(ctx, token)
-			if errors.Is(err, meta.ErrNotFound) {
-				return replay.Project{}, false, nil
-			} else if err != nil {
-				return replay.Project{}, false, err
-			}
-			return replay.Project{ID: p.ID, ReplayEnabled: p.Settings.ReplayEnabled}, true, nil
-		},
-		ProjectByAPIKey: func(ctx context.Context, key string) (int64, bool, error) {
-			p, err := app.Meta().ProjectByAPIKey(ctx, key)
-			if errors.Is(err, meta.ErrNotFound) {
-				return 0, false, nil
-			} else if err != nil {
-				return 0, false, err
-			}
-			return p.ID, true, nil
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/sdk/", sdk.Handler())
-	mux.Handle("/api/replay", svc.CaptureHandler())
-	mux.Handle("GET /api/replay/{session_id}", svc.SessionHandler())
-	mux.Handle("/", app.Handler())
-	f := &front{t: t, handler: mux, addr: "127.0.0.1:0"}
+	f := &front{t: t, handler: app.Handler(), addr: "127.0.0.1:0"}
 	f.up()
 	t.Cleanup(f.down)
 

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/sightline-analytics/sightline/meta"
 	"github.com/sightline-analytics/sightline/replay"
 	"github.com/sightline-analytics/sightline/store"
 )
@@ -213,4 +215,93 @@ func types(evs []rrEvent, n int) []int {
 		out = append(out, evs[i].Type)
 	}
 	return out
+}
+
+// TestReplayReadAuth reads a stored recording through the app's
+// GET /api/replay/{session_id} with every kind of credential the read API
+// accepts, and checks the refusals: no or unknown credentials 401, another
+// project's key or member 404 (project ids are not confirmed to
+// outsiders), the admin key without a project 400.
+func TestReplayReadAuth(t *testing.T) {
+	h := newHarness(t, func(s *meta.ProjectSettings) { s.ReplayEnabled = true })
+	ctx := context.Background()
+	other, otherKey, err := h.app.CreateProject(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := `[{"type":4,"data":{"href":"https://shop.test/","width":800,"height":600},"timestamp":1767225600000},` +
+		`{"type":2,"data":{"node":{"type":0,"id":1,"childNodes":[]},"initialOffset":{"left":0,"top":0}},"timestamp":1767225600001}]`
+	resp, err := http.Post(h.front.URL()+"/api/replay?token="+h.project.Token+"&session_id=S1&window_id=W1&seq=0",
+		"text/plain", strings.NewReader(chunk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("upload: %d", resp.StatusCode)
+	}
+	// A viewer of the project, and a member of the other project only.
+	session := func(email string, project int64) string {
+		u, err := h.app.Meta().CreateUser(ctx, meta.NewUser{Email: email, Password: "correct horse"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.app.Meta().SetMembership(ctx, project, u.ID, meta.RoleViewer); err != nil {
+			t.Fatal(err)
+		}
+		tok, _, err := h.app.Meta().CreateSession(ctx, u.ID, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	viewer, outsider := session("viewer@shop.test", h.project.ID), session("outsider@shop.test", other.ID)
+	pid := fmt.Sprint(h.project.ID)
+
+	tests := []struct {
+		name, query, bearer, cookie string
+		status                      int
+		body                        string
+	}{
+		{"project API key", "", h.apiKey, "", 200, `"window_id":"W1"`},
+		{"project API key naming its project", "?project_id=" + pid, h.apiKey, "", 200, `"window_id":"W1"`},
+		{"admin key with the project", "?project_id=" + pid, "test-admin", "", 200, `"window_id":"W1"`},
+		{"viewer's login session", "?project_id=" + pid, "", viewer, 200, `"window_id":"W1"`},
+		{"HEAD with the API key", "", h.apiKey, "", 200, ""},
+		{"no credentials", "", "", "", 401, "log in"},
+		{"unknown key", "", "sls_nope", "", 401, "invalid"},
+		{"wrong admin key", "?project_id=" + pid, "test-admin-2", "", 401, "invalid"},
+		{"expired or unknown login", "?project_id=" + pid, "", "not-a-session", 401, "expired"},
+		{"other project's key, this project", "?project_id=" + pid, otherKey, "", 404, "project not found"},
+		{"other project's key, its own project", "", otherKey, "", 404, "no replay"},
+		{"outsider's login session", "?project_id=" + pid, "", outsider, 404, "project not found"},
+		{"admin key without a project", "", "test-admin", "", 400, "project_id"},
+		{"admin key, no such project", "?project_id=999999", "test-admin", "", 404, "project not found"},
+		{"login session without a project", "", "", viewer, 400, "project_id"},
+		{"bad project id", "?project_id=x", h.apiKey, "", 400, "project_id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			method := "GET"
+			if strings.HasPrefix(tc.name, "HEAD") {
+				method = "HEAD"
+			}
+			req, _ := http.NewRequest(method, h.front.URL()+"/api/replay/S1"+tc.query, nil)
+			if tc.bearer != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.bearer)
+			}
+			if tc.cookie != "" {
+				req.AddCookie(&http.Cookie{Name: "sl_session", Value: tc.cookie})
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.body) {
+				t.Errorf("%d %s, want %d with %q", resp.StatusCode, body, tc.status, tc.body)
+			}
+		})
+	}
 }

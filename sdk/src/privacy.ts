@@ -38,14 +38,22 @@ export function scrub(s: string, mode: MaskingMode = 'balanced'): string {
   return mode == 'relaxed' ? s : s.replace(EMAIL, star).replace(DIGITS, star);
 }
 
+// Query parameters (with their leading ? & ; or # and trailing =) that
+// carry personal data or credentials: signed URLs, OAuth codes, API keys.
+const SECRET_PARAM = /mail|phone|name|[\W_](api_?key|key|sig(nature)?|code|auth\w*|credential|session(_?id)?|otp|jwt)=$/i;
+
 /** Masks emails, card numbers and the values of sensitive-looking query
- * parameters in a URL; digit runs are kept, as URLs hold ids. */
+ * parameters in a URL (digit runs are kept, as URLs hold ids), and the
+ * whole address of mailto:, tel: and sms: links. Values end at whitespace
+ * so that each URL of a srcset is scrubbed on its own. */
 export function scrubUrl(u: string): string {
+  const m = /^\s*(mailto|tel|sms|callto|fax):/i.exec(u);
+  if (m) return m[0] + star(u.slice(m[0].length));
   return u
     .replace(CARD, (m) => (luhn(m) ? star(m) : m))
     .replace(EMAIL, star)
-    .replace(/([?&;#][^=&#]*=)([^&#]*)/g, (m, k: string, v: string) =>
-      SENSITIVE.test(k) || /mail|phone|name/i.test(k) ? k + star(v) : m,
+    .replace(/([?&;#][^=&#\s]*=)([^&#\s]*)/g, (m, k: string, v: string) =>
+      SENSITIVE.test(k) || SECRET_PARAM.test(k) ? k + star(v) : m,
     );
 }
 
@@ -80,4 +88,29 @@ export function maskInput(text: string, el: Element | null, mode: MaskingMode): 
   return el && mode != 'strict' && el.closest('[data-sl-unmask]') && !sensitive(el)
     ? scrub(text, mode)
     : star(text);
+}
+
+// Attributes a replay needs verbatim to render, which hold markup rather
+// than page text: layout, form and media switches, SVG geometry and paint,
+// and rrweb's own (rr_*, _cssText).
+const KEEP_ATTR =
+  /^(class|id|style|type|role|rel|name|for|lang|dir|tabindex|width|height|size|span|colspan|rowspan|cols|rows|start|reversed|media|sizes|align|valign|border|cellpadding|cellspacing|bgcolor|color|hidden|disabled|checked|selected|readonly|required|multiple|open|autocomplete|autofocus|autoplay|controls|loop|muted|playsinline|preload|draggable|contenteditable|spellcheck|translate|inputmode|enterkeyhint|maxlength|minlength|min|max|step|accept|crossorigin|integrity|referrerpolicy|loading|decoding|fetchpriority|async|defer|charset|http-equiv|target|method|enctype|novalidate|sandbox|allow|allowfullscreen|frameborder|scrolling|shape|coords|usemap|xmlns(:\w+)?|viewbox|preserveaspectratio|d|points|transform|x[12]?|y[12]?|cx|cy|r|rx|ry|dx|dy|fx|fy|fill(-\w+)?|stroke(-\w+)*|opacity|offset|stop-\w+|clip-\w+|clippathunits|mask|filter|font-\w+|text-anchor|dominant-baseline|gradient\w+|pattern\w+|marker-\w+|pathlength|version|focusable|_csstext|rr_\w+|data-(rr|sl)-[\w-]+)$/i;
+// Attributes holding URLs (rr_src is where rrweb keeps an iframe's src).
+const URL_ATTR = /^(href|src|srcset|action|formaction|poster|cite|background|xlink:href|ping|longdesc|data|rr_src)$/i;
+// Form fields whose value attribute is what was (or will be) typed.
+const FIELD = /^(INPUT|TEXTAREA|SELECT)$/;
+
+/** The attribute masking of the replay recorder. URLs are scrubbed as event
+ * URLs are (data: URIs are left alone); attributes needed to render are
+ * kept; the value attribute of a form field is masked as its value is; and
+ * every other attribute (title, alt, placeholder, aria-*, data-*, button
+ * labels…) is masked as page text is, by mode. el is asked for only when
+ * the answer depends on where the element sits (data-sl-mask / unmask). */
+export function maskAttr(name: string, v: string, el: () => Element | null, mode: MaskingMode): string {
+  if (URL_ATTR.test(name)) return /^\s*data:/i.test(v) ? v : scrubUrl(v);
+  if (KEEP_ATTR.test(name)) return v;
+  const e = el();
+  return name == 'value' && (!e || (FIELD.test(e.tagName) && !/^(button|submit|reset)$/i.test(e.getAttribute('type') || '')))
+    ? maskInput(v, e, mode)
+    : maskText(v, e, mode);
 }
