@@ -205,13 +205,14 @@ func (a *App) routes() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
 	apiSrv := api.New(api.Deps{
-		Meta:     a.meta,
-		Tokens:   a.tokens,
-		Events:   a.events,
-		Insights: a.insights,
-		AdminKey: a.cfg.AdminKey,
-		Logger:   a.log,
-		Version:  Version,
+		Meta:       a.meta,
+		Tokens:     a.tokens,
+		Events:     a.events,
+		Insights:   a.insights,
+		AdminKey:   a.cfg.AdminKey,
+		TrustProxy: a.cfg.TrustProxy,
+		Logger:     a.log,
+		Version:    Version,
 	})
 	apiSrv.Register(mux)
 	// Replays are read with the API's credentials and refusals: a login

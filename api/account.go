@@ -52,6 +52,7 @@ func (a *authRoutes) createProject(w http.ResponseWriter, r *http.Request) {
 type inviteInfoJSON struct {
 	Email       string    `json:"email"`
 	Role        meta.Role `json:"role"`
+	ProjectID   int64     `json:"project_id"`
 	ProjectName string    `json:"project_name"`
 	// HasAccount tells the app to ask for the existing password rather
 	// than a new one.
@@ -80,7 +81,7 @@ func (a *authRoutes) inviteInfo(w http.ResponseWriter, r *http.Request) {
 		a.s.internal(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, inviteInfoJSON{Email: inv.Email, Role: inv.Role, ProjectName: proj.Name, HasAccount: err == nil, ExpiresAt: inv.ExpiresAt})
+	WriteJSON(w, http.StatusOK, inviteInfoJSON{Email: inv.Email, Role: inv.Role, ProjectID: proj.ID, ProjectName: proj.Name, HasAccount: err == nil, ExpiresAt: inv.ExpiresAt})
 }
 
 type acceptInviteRequest struct {
@@ -110,7 +111,7 @@ func (a *authRoutes) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		a.s.internal(w, r, err)
 		return
 	}
-	addr, acct := clientKey(r), accountKey(inv.Email)
+	addr, acct := a.s.clientKey(r), accountKey(inv.Email)
 	if d, blocked := a.throttle.blocked(addr, acct); blocked {
 		tooMany(w, d)
 		return

@@ -139,7 +139,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (Principal
 	}
 	u, _, err := s.d.Meta.SessionUser(r.Context(), c.Value)
 	if errors.Is(err, meta.ErrNotFound) {
-		clearSessionCookie(w, r)
+		s.clearSessionCookie(w, r)
 		WriteError(w, http.StatusUnauthorized, "your session has expired: log in again")
 		return Principal{}, false
 	} else if err != nil {
@@ -255,7 +255,7 @@ func (s *Server) RequireProject(need meta.Role, h func(w http.ResponseWriter, r 
 	return s.projectHandler(need, h)
 }
 
-func setSessionCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
+func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     SessionCookie,
 		Value:    token,
@@ -263,19 +263,19 @@ func setSessionCookie(w http.ResponseWriter, r *http.Request, token string, expi
 		Expires:  expires,
 		MaxAge:   int(time.Until(expires).Seconds()),
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   s.viaTLS(r),
 		SameSite: http.SameSiteLaxMode,
 	})
 }
 
-func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     SessionCookie,
 		Value:    "",
 		Path:     "/",
 		MaxAge:   -1,
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   s.viaTLS(r),
 		SameSite: http.SameSiteLaxMode,
 	})
 }

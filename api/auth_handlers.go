@@ -131,7 +131,7 @@ func (a *authRoutes) startSession(w http.ResponseWriter, r *http.Request, u meta
 		a.s.internal(w, r, err)
 		return
 	}
-	setSessionCookie(w, r, tok, sess.ExpiresAt)
+	a.s.setSessionCookie(w, r, tok, sess.ExpiresAt)
 	me, err := a.s.meFor(r, u, tok)
 	if err != nil {
 		a.s.internal(w, r, err)
@@ -192,7 +192,7 @@ func (a *authRoutes) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if key := a.s.d.AdminKey; key != "" && !adminOK(r, key) {
-		addr := clientKey(r)
+		addr := a.s.clientKey(r)
 		if d, blocked := a.throttle.blocked(addr, ""); blocked {
 			tooMany(w, d)
 			return
@@ -235,7 +235,7 @@ func (a *authRoutes) login(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	addr, acct := clientKey(r), accountKey(req.Email)
+	addr, acct := a.s.clientKey(r), accountKey(req.Email)
 	// Checked before bcrypt, so a flood of guesses costs no hashing.
 	if d, blocked := a.throttle.blocked(addr, acct); blocked {
 		tooMany(w, d)
@@ -259,7 +259,7 @@ func (a *authRoutes) login(w http.ResponseWriter, r *http.Request) {
 func (a *authRoutes) logout(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
-		clearSessionCookie(w, r)
+		a.s.clearSessionCookie(w, r)
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
@@ -270,7 +270,7 @@ func (a *authRoutes) logout(w http.ResponseWriter, r *http.Request) {
 		a.s.internal(w, r, err)
 		return
 	}
-	clearSessionCookie(w, r)
+	a.s.clearSessionCookie(w, r)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -313,7 +313,7 @@ func (a *authRoutes) changePassword(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	addr, acct := clientKey(r), accountKey(p.User.Email)
+	addr, acct := a.s.clientKey(r), accountKey(p.User.Email)
 	if d, blocked := a.throttle.blocked(addr, acct); blocked {
 		tooMany(w, d)
 		return

@@ -44,6 +44,13 @@ func (c *fakeClock) now() time.Time { return c.t }
 
 func newAuthFixture(t *testing.T, adminKey string) *authFixture {
 	t.Helper()
+	return newAuthFixtureProxy(t, adminKey, false)
+}
+
+// newAuthFixtureProxy is newAuthFixture behind a reverse proxy the server
+// trusts (Deps.TrustProxy) or not.
+func newAuthFixtureProxy(t *testing.T, adminKey string, trustProxy bool) *authFixture {
+	t.Helper()
 	ctx := context.Background()
 	m, err := meta.Open(ctx, filepath.Join(t.TempDir(), "meta.db"), meta.WithBcryptCost(bcrypt.MinCost))
 	if err != nil {
@@ -51,7 +58,7 @@ func newAuthFixture(t *testing.T, adminKey string) *authFixture {
 	}
 	t.Cleanup(func() { m.Close() })
 	f := &authFixture{t: t, meta: m, clock: &fakeClock{time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}, tokens: map[string]string{}}
-	s := New(Deps{Meta: m, Tokens: meta.NewCache(m, meta.CacheOptions{}), AdminKey: adminKey,
+	s := New(Deps{Meta: m, Tokens: meta.NewCache(m, meta.CacheOptions{}), AdminKey: adminKey, TrustProxy: trustProxy,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/health", s.health)
@@ -351,17 +358,126 @@ func TestThrottleBounded(t *testing.T) {
 }
 
 func TestClientKey(t *testing.T) {
-	for _, tc := range []struct{ addr, want string }{
-		{"192.0.2.7:5555", "192.0.2.7"},
-		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
-		{"[2001:db8:1:2:ffff::1]:443", "2001:db8:1:2::/64"},
-		{"garbage", "garbage"},
+	for _, tc := range []struct {
+		name  string
+		trust bool
+		addr  string
+		xff   string
+		real  string
+		want  string
+	}{
+		{name: "v4", addr: "192.0.2.7:5555", want: "192.0.2.7"},
+		{name: "v6 /64", addr: "[2001:db8:1:2:3:4:5:6]:443", want: "2001:db8:1:2::/64"},
+		{name: "v6 same /64", addr: "[2001:db8:1:2:ffff::1]:443", want: "2001:db8:1:2::/64"},
+		{name: "garbage", addr: "garbage", want: "garbage"},
+		{name: "untrusted ignores X-Forwarded-For", addr: "10.0.0.1:80", xff: "198.51.100.7", want: "10.0.0.1"},
+		{name: "untrusted ignores X-Real-IP", addr: "10.0.0.1:80", real: "198.51.100.7", want: "10.0.0.1"},
+		{name: "trusted X-Forwarded-For", trust: true, addr: "10.0.0.1:80", xff: "198.51.100.7", want: "198.51.100.7"},
+		{name: "trusted takes the proxy's entry, not forged ones", trust: true, addr: "10.0.0.1:80", xff: "203.0.113.1, 198.51.100.7", want: "198.51.100.7"},
+		{name: "trusted X-Real-IP", trust: true, addr: "10.0.0.1:80", real: "198.51.100.8", want: "198.51.100.8"},
+		{name: "trusted v6 /64", trust: true, addr: "10.0.0.1:80", xff: "2001:db8:1:2:3:4:5:6", want: "2001:db8:1:2::/64"},
+		{name: "trusted without headers", trust: true, addr: "10.0.0.1:80", want: "10.0.0.1"},
 	} {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.RemoteAddr = tc.addr
-		if got := clientKey(r); got != tc.want {
-			t.Errorf("clientKey(%q) = %q, want %q", tc.addr, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tc.addr
+			if tc.xff != "" {
+				r.Header.Set("X-Forwarded-For", tc.xff)
+			}
+			if tc.real != "" {
+				r.Header.Set("X-Real-IP", tc.real)
+			}
+			if got := clientKey(r, tc.trust); got != tc.want {
+				t.Errorf("clientKey = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLoginThrottleBehindProxy runs the address limit through the login
+// route: behind a trusted proxy each client has its own limit and forged
+// X-Forwarded-For entries do not reset it; without trust the forwarding
+// headers are ignored, so every client of one connection address shares
+// one limit and rotating the headers escapes nothing.
+func TestLoginThrottleBehindProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		trust   bool
+		failXFF func(i int) string // X-Forwarded-For of the i-th failed login
+		probe   string             // X-Forwarded-For of the login that follows, with the right password
+		want    int
+	}{
+		{name: "trusted: another client is not limited", trust: true, failXFF: fixedXFF("198.51.100.1"), probe: "198.51.100.2", want: 200},
+		{name: "trusted: the guessing client is limited", trust: true, failXFF: fixedXFF("198.51.100.1"), probe: "198.51.100.1", want: 429},
+		{name: "trusted: a forged entry does not escape", trust: true, failXFF: fixedXFF("198.51.100.1"), probe: "203.0.113.50, 198.51.100.1", want: 429},
+		{name: "trusted: forged entries while guessing do not spread the limit", trust: true, failXFF: func(i int) string { return "203.0.113." + strconv.Itoa(i) + ", 198.51.100.1" }, probe: "198.51.100.1", want: 429},
+		{name: "untrusted: headers ignored, one limit per connection address", failXFF: fixedXFF("198.51.100.1"), probe: "198.51.100.2", want: 429},
+		{name: "untrusted: rotating headers do not escape", failXFF: func(i int) string { return "198.51.100." + strconv.Itoa(i) }, probe: "203.0.113.99", want: 429},
+		{name: "untrusted: below the limit", failXFF: nil, probe: "198.51.100.1", want: 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newAuthFixtureProxy(t, testAdminKey, tc.trust)
+			f.populate()
+			if tc.failXFF != nil {
+				for i := range 30 {
+					// Distinct accounts: only the address limit is reached.
+					res, body := f.do("anon", "POST", "/api/login", `{"email":"nobody`+strconv.Itoa(i)+`@example.com","password":"guess"}`, map[string]string{"X-Forwarded-For": tc.failXFF(i)})
+					if res.StatusCode != 401 {
+						t.Fatalf("failed login %d: %d %s", i+1, res.StatusCode, body)
+					}
+				}
+			}
+			res, body := f.do("anon", "POST", "/api/login", `{"email":"member@example.com","password":"password-member"}`, map[string]string{"X-Forwarded-For": tc.probe})
+			if res.StatusCode != tc.want {
+				t.Fatalf("login from %q: %d, want %d: %s", tc.probe, res.StatusCode, tc.want, body)
+			}
+		})
+	}
+}
+
+func fixedXFF(v string) func(int) string { return func(int) string { return v } }
+
+// TestForwardedSchemeAndHost: behind a trusted proxy that terminates TLS
+// the session cookie is Secure and links use the public scheme and host;
+// without trust the same headers change nothing.
+func TestForwardedSchemeAndHost(t *testing.T) {
+	hdr := map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "analytics.example.com"}
+	for _, tc := range []struct {
+		name       string
+		trust      bool
+		wantSecure bool
+		wantLink   string
+	}{
+		{name: "trusted", trust: true, wantSecure: true, wantLink: "https://analytics.example.com/invite/"},
+		{name: "untrusted", trust: false, wantSecure: false, wantLink: "http://127.0.0.1:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newAuthFixtureProxy(t, testAdminKey, tc.trust)
+			f.populate()
+			res, body := f.do("anon", "POST", "/api/login", `{"email":"member@example.com","password":"password-member"}`, hdr)
+			if res.StatusCode != 200 {
+				t.Fatalf("login: %d %s", res.StatusCode, body)
+			}
+			var secure, found bool
+			for _, c := range res.Cookies() {
+				if c.Name == SessionCookie {
+					found, secure = true, c.Secure
+				}
+			}
+			if !found || secure != tc.wantSecure {
+				t.Fatalf("session cookie found %v, Secure %v; want Secure %v", found, secure, tc.wantSecure)
+			}
+			res, body = f.do("admin", "POST", "/api/projects/{A}/invites", `{"email":"new@example.com","role":"viewer"}`, hdr)
+			if res.StatusCode != 201 {
+				t.Fatalf("invite: %d %s", res.StatusCode, body)
+			}
+			var inv struct {
+				URL string `json:"url"`
+			}
+			if err := json.Unmarshal([]byte(body), &inv); err != nil || !strings.HasPrefix(inv.URL, tc.wantLink) {
+				t.Fatalf("invite link %q (%v), want prefix %q", inv.URL, err, tc.wantLink)
+			}
+		})
 	}
 }
 

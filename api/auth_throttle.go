@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sightline-analytics/sightline/capture"
 )
 
 // throttle limits failed logins per key (a client address, an account) in
@@ -127,12 +129,12 @@ func (l *loginThrottle) fail(addr, account string) {
 }
 
 // clientKey is the throttling key of a request's client: its address, and
-// for IPv6 its /64, which one subscriber usually holds whole.
-func clientKey(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
+// for IPv6 its /64, which one subscriber usually holds whole. Behind a
+// trusted proxy the address comes from the forwarding headers, exactly as
+// capture reads it (capture.ClientIP); otherwise those headers are ignored,
+// so a client cannot pick a fresh address for each guess.
+func clientKey(r *http.Request, trustProxy bool) string {
+	host := capture.ClientIP(r, trustProxy)
 	ip := net.ParseIP(host)
 	if ip == nil {
 		return host
@@ -144,3 +146,5 @@ func clientKey(r *http.Request) string {
 }
 
 func accountKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+func (s *Server) clientKey(r *http.Request) string { return clientKey(r, s.d.TrustProxy) }

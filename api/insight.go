@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,6 +39,9 @@ func (s *Server) registerInsight(mux *http.ServeMux) {
 	}
 	handle("POST", "/clusters", meta.RoleViewer, s.runClusters)
 	handle("GET", "/clusters/latest", meta.RoleViewer, s.latestClusters)
+	handle("GET", "/clusters/runs", meta.RoleViewer, s.listClusterRuns)
+	handle("GET", "/clusters/{run}", meta.RoleViewer, s.getClusterRun)
+	handle("GET", "/clusters/{run}/{cluster}/sessions", meta.RoleViewer, s.clusterSessions)
 	handle("GET", "/anomalies", meta.RoleViewer, s.listAnomalies)
 	handle("POST", "/anomalies/run", meta.RoleMember, s.runMonitor)
 	handle("GET", "/feed", meta.RoleViewer, s.feed)
@@ -46,6 +50,7 @@ func (s *Server) registerInsight(mux *http.ServeMux) {
 	handle("GET", "/alerts", meta.RoleViewer, s.listAlerts)
 	handle("POST", "/alerts", meta.RoleMember, s.createAlert)
 	handle("GET", "/alerts/history", meta.RoleViewer, s.alertHistory)
+	handle("POST", "/alerts/evaluate", meta.RoleMember, s.evaluateAlerts)
 	handle("GET", "/alerts/{id}", meta.RoleViewer, s.getAlert)
 	handle("PUT", "/alerts/{id}", meta.RoleMember, s.updateAlert)
 	handle("DELETE", "/alerts/{id}", meta.RoleMember, s.deleteAlert)
@@ -183,6 +188,131 @@ func (s *Server) latestClusters(w http.ResponseWriter, r *http.Request, p Princi
 	WriteJSON(w, http.StatusOK, res)
 }
 
+// GET /clusters/runs: the stored clusterings (the last ten), newest first.
+func (s *Server) listClusterRuns(w http.ResponseWriter, r *http.Request, p Principal) {
+	svc, ok := s.insights(w)
+	if !ok {
+		return
+	}
+	runs, err := svc.State().ClusterRuns(r.Context(), p.ProjectID)
+	if err != nil {
+		s.insightError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"runs": runs})
+}
+
+// GET /clusters/{run}: one stored clustering, by the run_id of a result.
+func (s *Server) getClusterRun(w http.ResponseWriter, r *http.Request, p Principal) {
+	svc, ok := s.insights(w)
+	if !ok {
+		return
+	}
+	id, ok := pathID(w, r, "run")
+	if !ok {
+		return
+	}
+	res, err := svc.State().ClusterRun(r.Context(), p.ProjectID, id)
+	if err != nil {
+		s.insightError(w, r, err)
+		return
+	}
+	if res == nil {
+		WriteError(w, http.StatusNotFound, "no such clustering: the last ten runs are kept; run a new one with POST /clusters")
+		return
+	}
+	WriteJSON(w, http.StatusOK, res)
+}
+
+// GET /clusters/{run}/{cluster}/sessions?offset=&limit=: the sessions of
+// one cluster, nearest its centre first.
+func (s *Server) clusterSessions(w http.ResponseWriter, r *http.Request, p Principal) {
+	svc, ok := s.insights(w)
+	if !ok {
+		return
+	}
+	run, ok := pathID(w, r, "run")
+	if !ok {
+		return
+	}
+	cluster, err := strconv.Atoi(r.PathValue("cluster"))
+	if err != nil || cluster < 0 {
+		WriteJSON(w, http.StatusBadRequest, Error{Error: "cluster must be a cluster id (0, 1, …)", Field: "cluster"})
+		return
+	}
+	offset, ok := intParam(w, r, "offset", 0, 0, insight.MaxSessions)
+	if !ok {
+		return
+	}
+	limit, ok := intParam(w, r, "limit", 50, 1, insight.MaxClusterSessionsPage)
+	if !ok {
+		return
+	}
+	page, err := svc.ClusterSessions(r.Context(), p.ProjectID, run, cluster, offset, limit)
+	if err != nil {
+		s.insightError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, page)
+}
+
+// findingJSON is a stored anomaly as the API shows it: with an id to link
+// to and a severity to sort and colour by.
+type findingJSON struct {
+	ID       string `json:"id"`
+	Severity string `json:"severity"`
+	insight.Finding
+}
+
+// feedItemJSON is a feed item with the same additions.
+type feedItemJSON struct {
+	ID       string `json:"id"`
+	Severity string `json:"severity"`
+	insight.FeedItem
+}
+
+// findingID names an anomaly stably: its series and its start.
+func findingID(a *insight.Anomaly) string {
+	return a.Key + "@" + strconv.FormatInt(a.Start.Unix(), 10)
+}
+
+// anomalySeverity grades an anomaly for people scanning a list: high when
+// it is far outside its baseline (a peak z of at least 8, or the observed
+// total at least three times the expected or at most a third of it),
+// medium from a z of 5 or a factor of 1.5, low below.
+func anomalySeverity(a *insight.Anomaly) string {
+	hi, lo := math.Max(a.Observed, a.Expected), math.Max(math.Min(a.Observed, a.Expected), 0.5)
+	switch factor := hi / lo; {
+	case a.PeakZ >= 8 || factor >= 3:
+		return "high"
+	case a.PeakZ >= 5 || factor >= 1.5:
+		return "medium"
+	}
+	return "low"
+}
+
+// clusterSeverity grades a pattern of the feed (which holds only patterns
+// with frustration or poor conversion): high when half its sessions are
+// frustrated, medium from 30%, low when only its conversion is poor (short
+// visits that browse and leave convert poorly without anything broken).
+func clusterSeverity(c *insight.Cluster) string {
+	switch {
+	case c.FrustratedShare >= 0.5:
+		return "high"
+	case c.FrustratedShare >= 0.3:
+		return "medium"
+	}
+	return "low"
+}
+
+func toFindingsJSON(fs []insight.Finding) []findingJSON {
+	out := make([]findingJSON, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, findingJSON{ID: findingID(&f.Anomaly), Severity: anomalySeverity(&f.Anomaly), Finding: f})
+	}
+	return out
+}
+
 // GET /anomalies?from=&to=: stored anomalies overlapping the range
 // (default: the last 7 days).
 func (s *Server) listAnomalies(w http.ResponseWriter, r *http.Request, p Principal) {
@@ -199,13 +329,19 @@ func (s *Server) listAnomalies(w http.ResponseWriter, r *http.Request, p Princip
 		s.insightError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"anomalies": fs})
+	WriteJSON(w, http.StatusOK, map[string]any{"anomalies": toFindingsJSON(fs)})
 }
 
 // POST /anomalies/run: run the monitor now instead of at the next interval.
+// It first records the releases the SDK announced since the last scan, so
+// that the anomalies found link to them as the scheduled run's would.
 func (s *Server) runMonitor(w http.ResponseWriter, r *http.Request, p Principal) {
 	svc, ok := s.insights(w)
 	if !ok {
+		return
+	}
+	if _, err := svc.ScanReleases(r.Context(), p.ProjectID); err != nil {
+		s.insightError(w, r, err)
 		return
 	}
 	fs, err := svc.Monitor(r.Context(), p.ProjectID)
@@ -213,10 +349,7 @@ func (s *Server) runMonitor(w http.ResponseWriter, r *http.Request, p Principal)
 		s.insightError(w, r, err)
 		return
 	}
-	if fs == nil {
-		fs = []insight.Finding{}
-	}
-	WriteJSON(w, http.StatusOK, map[string]any{"anomalies": fs})
+	WriteJSON(w, http.StatusOK, map[string]any{"anomalies": toFindingsJSON(fs)})
 }
 
 // GET /feed?days=&limit=: the top findings ranked by affected sessions.
@@ -238,7 +371,18 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request, p Principal) {
 		s.insightError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"items": items})
+	out := make([]feedItemJSON, 0, len(items))
+	for _, it := range items {
+		j := feedItemJSON{FeedItem: it}
+		switch {
+		case it.Anomaly != nil:
+			j.ID, j.Severity = findingID(it.Anomaly), anomalySeverity(it.Anomaly)
+		case it.Cluster != nil:
+			j.ID, j.Severity = "cluster:"+strconv.Itoa(it.Cluster.ID), clusterSeverity(it.Cluster)
+		}
+		out = append(out, j)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"items": out})
 }
 
 type releaseJSON struct {
@@ -308,14 +452,26 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request, p Princip
 	WriteJSON(w, status, releaseJSON{a.ID, a.Version, a.At, a.Text})
 }
 
-// alertJSON is an alert rule as the API shows it.
+// alertJSON is an alert rule as the API shows it, with its state.
 type alertJSON struct {
-	ID          int64        `json:"id"`
-	Name        string       `json:"name"`
-	Description string       `json:"description"`
-	Rule        insight.Rule `json:"rule"`
-	CreatedAt   time.Time    `json:"created_at"`
-	UpdatedAt   time.Time    `json:"updated_at"`
+	ID          int64          `json:"id"`
+	Name        string         `json:"name"`
+	Description string         `json:"description"`
+	Rule        insight.Rule   `json:"rule"`
+	State       alertStateJSON `json:"state"`
+	CreatedAt   time.Time      `json:"created_at"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+}
+
+// alertStateJSON sums up a rule's (rule, series) states: "firing" when any
+// series fires (since the earliest), "resolved" when every series that
+// fired is back to normal (since the latest), "idle" when it never fired,
+// "disabled" when paused. Firing lists the series that fire.
+type alertStateJSON struct {
+	Status      string               `json:"status"`
+	Since       *time.Time           `json:"since,omitempty"`
+	EvaluatedAt *time.Time           `json:"evaluated_at,omitempty"`
+	Firing      []insight.AlertState `json:"firing"`
 }
 
 type alertRequest struct {
@@ -324,9 +480,40 @@ type alertRequest struct {
 	Rule        json.RawMessage `json:"rule"`
 }
 
-func toAlertJSON(o meta.Object) alertJSON {
+func toAlertJSON(o meta.Object, states []insight.AlertState) alertJSON {
 	r, _ := insight.ParseRule(o.Definition) // stored rules were validated
-	return alertJSON{ID: o.ID, Name: o.Name, Description: o.Description, Rule: r, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	st := alertStateJSON{Status: "idle", Firing: []insight.AlertState{}}
+	for i := range states {
+		a := &states[i]
+		if a.RuleID != o.ID {
+			continue
+		}
+		if st.EvaluatedAt == nil || a.EvaluatedAt.After(*st.EvaluatedAt) {
+			st.EvaluatedAt = &a.EvaluatedAt
+		}
+		if a.Status == "firing" {
+			if st.Status != "firing" || a.Since.Before(*st.Since) {
+				st.Since = &a.Since
+			}
+			st.Status = "firing"
+			st.Firing = append(st.Firing, *a)
+		} else if st.Status != "firing" && (st.Since == nil || a.Since.After(*st.Since)) {
+			st.Status, st.Since = "resolved", &a.Since
+		}
+	}
+	if r.Disabled {
+		st.Status = "disabled"
+	}
+	return alertJSON{ID: o.ID, Name: o.Name, Description: o.Description, Rule: r, State: st, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+}
+
+// alertStates reads the project's alert states; none when insights are off
+// (rules can still be managed).
+func (s *Server) alertStates(r *http.Request, projectID int64) ([]insight.AlertState, error) {
+	if s.d.Insights == nil {
+		return nil, nil
+	}
+	return s.d.Insights.State().AlertStates(r.Context(), projectID)
 }
 
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, p Principal) {
@@ -335,11 +522,26 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, p Principal)
 		s.metaError(w, r, err)
 		return
 	}
+	states, err := s.alertStates(r, p.ProjectID)
+	if err != nil {
+		s.insightError(w, r, err)
+		return
+	}
 	out := make([]alertJSON, 0, len(objs))
 	for _, o := range objs {
-		out = append(out, toAlertJSON(o))
+		out = append(out, toAlertJSON(o, states))
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"alerts": out})
+}
+
+// writeAlert answers with one rule and its state.
+func (s *Server) writeAlert(w http.ResponseWriter, r *http.Request, p Principal, status int, o meta.Object) {
+	states, err := s.alertStates(r, p.ProjectID)
+	if err != nil {
+		s.insightError(w, r, err)
+		return
+	}
+	WriteJSON(w, status, toAlertJSON(o, states))
 }
 
 func (s *Server) readAlert(w http.ResponseWriter, r *http.Request) (alertRequest, bool) {
@@ -365,7 +567,7 @@ func (s *Server) createAlert(w http.ResponseWriter, r *http.Request, p Principal
 		s.metaError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusCreated, toAlertJSON(o))
+	s.writeAlert(w, r, p, http.StatusCreated, o)
 }
 
 func (s *Server) getAlert(w http.ResponseWriter, r *http.Request, p Principal) {
@@ -378,7 +580,7 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request, p Principal) {
 		s.metaError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, toAlertJSON(o))
+	s.writeAlert(w, r, p, http.StatusOK, o)
 }
 
 func (s *Server) updateAlert(w http.ResponseWriter, r *http.Request, p Principal) {
@@ -396,7 +598,7 @@ func (s *Server) updateAlert(w http.ResponseWriter, r *http.Request, p Principal
 		s.metaError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, toAlertJSON(o))
+	s.writeAlert(w, r, p, http.StatusOK, o)
 }
 
 func (s *Server) deleteAlert(w http.ResponseWriter, r *http.Request, p Principal) {
@@ -407,6 +609,13 @@ func (s *Server) deleteAlert(w http.ResponseWriter, r *http.Request, p Principal
 	if err := s.d.Meta.Alerts().Delete(r.Context(), p.ProjectID, id); err != nil {
 		s.metaError(w, r, err)
 		return
+	}
+	if s.d.Insights != nil {
+		// The rule is gone either way; a failure here leaves state that
+		// a rule reusing its id would inherit, so it is worth a log line.
+		if err := s.d.Insights.State().ForgetRule(r.Context(), p.ProjectID, id); err != nil {
+			s.d.Logger.Error("api: forget deleted alert rule", "project", p.ProjectID, "rule", id, "err", err)
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -438,6 +647,25 @@ func (s *Server) alertHistory(w http.ResponseWriter, r *http.Request, p Principa
 		return
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"events": hist})
+}
+
+// POST /alerts/evaluate: evaluate the project's rules now instead of after
+// the next completed interval, as the scheduler would (state changes are
+// recorded and notified once); answers the events it recorded.
+func (s *Server) evaluateAlerts(w http.ResponseWriter, r *http.Request, p Principal) {
+	svc, ok := s.insights(w)
+	if !ok {
+		return
+	}
+	evs, err := svc.EvaluateAlerts(r.Context(), p.ProjectID)
+	if err != nil {
+		s.insightError(w, r, err)
+		return
+	}
+	if evs == nil {
+		evs = []insight.AlertEvent{}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"events": evs})
 }
 
 // POST /alerts/{id}/test: send a test notification to the rule's channels

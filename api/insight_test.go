@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -29,6 +30,7 @@ type insightServer struct {
 	hookURL            string
 	project            int64
 	hooks              *hookLog
+	svc                *insight.Service
 }
 
 type hookLog struct {
@@ -101,7 +103,7 @@ func startInsightServer(t *testing.T) *insightServer {
 		}
 	}))
 	t.Cleanup(recv.Close)
-	return &insightServer{url: hs.URL, key: key, otherKey: otherKey, hookURL: recv.URL, project: p.ID, hooks: hooks}
+	return &insightServer{url: hs.URL, key: key, otherKey: otherKey, hookURL: recv.URL, project: p.ID, hooks: hooks, svc: svc}
 }
 
 func (s *insightServer) do(t *testing.T, method, path, key, body string) (int, string) {
@@ -142,22 +144,41 @@ func TestInsightAPI(t *testing.T) {
 		{"release without version", "POST", "/api/releases", "k", `{}`, 400, []string{"version"}},
 		{"list releases", "GET", "/api/releases?from=2026-01-01", "k", "", 200, []string{`"9.9.9"`}},
 		{"invalid rule", "POST", "/api/alerts", "k", `{"name":"x","rule":{"type":"threshold","metric":{"series":"sessions"}}}`, 400, []string{"op"}},
-		{"create rule", "POST", "/api/alerts", "k", rule, 201, []string{`"type":"anomaly"`, `"id":1`}},
-		{"list rules", "GET", "/api/projects/1/alerts", "k", "", 200, []string{"Cart frustration"}},
+		{"create rule", "POST", "/api/alerts", "k", rule, 201, []string{`"type":"anomaly"`, `"id":1`, `"state":{"status":"idle","firing":[]}`}},
+		{"list rules", "GET", "/api/projects/1/alerts", "k", "", 200, []string{"Cart frustration", `"status":"idle"`}},
 		{"send test", "POST", "/api/alerts/1/test", "k", "", 200, []string{`"kind":"test"`, `"status":"sent"`}},
 		{"test unknown rule", "POST", "/api/alerts/99/test", "k", "", 404, nil},
-		{"run monitor", "POST", "/api/anomalies/run", "k", "", 200, []string{"Frustrated sessions on /cart"}},
-		{"anomalies", "GET", "/api/anomalies?from=2026-01-12", "k", "", 200, []string{`"key":"frustration:page:/cart"`, `"replays":[{`}},
-		{"feed", "GET", "/api/feed?limit=5", "k", "", 200, []string{`"kind":"anomaly"`, `"segment":{`, `"chart":[{`}},
+		// The run scans the SDK's $release events first, so the incident
+		// links to the release that caused it.
+		{"run monitor", "POST", "/api/anomalies/run", "k", "", 200, []string{"Frustrated sessions on /cart", `"version":"` + synth.ReleaseVersion + `"`}},
+		{"anomalies", "GET", "/api/anomalies?from=2026-01-12", "k", "", 200, []string{`"key":"frustration:page:/cart"`, `"replays":[{`,
+			`"id":"frustration:page:/cart@`, `"severity":"`}},
+		{"feed", "GET", "/api/feed?limit=5", "k", "", 200, []string{`"kind":"anomaly"`, `"segment":{`, `"chart":[{`, `"severity":"`, `"id":"`}},
 		{"bad limit", "GET", "/api/feed?limit=0", "k", "", 400, []string{"limit"}},
 		{"no clustering yet", "GET", "/api/clusters/latest", "k", "", 404, nil},
 		{"cluster on demand", "POST", "/api/clusters", "k", `{"from":"2026-01-05","to":"2026-01-12","conversion":"purchase"}`, 200, []string{`"clusters":[{`, `"description":`, `"representatives":[{`}},
 		{"cluster a filtered set", "POST", "/api/clusters", "k", `{"from":"2026-01-05","to":"2026-01-12","conditions":[{"column":"path","op":"eq","value":"/cart"}]}`, 200, []string{`"clusters":[{`}},
 		{"cluster bad condition", "POST", "/api/clusters", "k", `{"conditions":[{"column":"password","op":"eq","value":"x"}]}`, 400, []string{"unknown column"}},
-		{"latest clustering", "GET", "/api/clusters/latest", "k", "", 200, []string{`"k":`}},
+		{"latest clustering", "GET", "/api/clusters/latest", "k", "", 200, []string{`"k":`, `"run_id":2`}},
+		{"cluster runs", "GET", "/api/clusters/runs", "k", "", 200, []string{`"runs":[{"run_id":2,`, `{"run_id":1,`}},
+		{"cluster run", "GET", "/api/clusters/1", "k", "", 200, []string{`"run_id":1`, `"clusters":[{`}},
+		{"cluster run of another project", "GET", "/api/clusters/1", "o", "", 404, nil},
+		{"unknown cluster run", "GET", "/api/clusters/99", "k", "", 404, nil},
+		{"cluster sessions", "GET", "/api/clusters/1/0/sessions?limit=2", "k", "", 200, []string{`"total":`, `"sessions":[{"session_id":`}},
+		{"cluster sessions of another project", "GET", "/api/clusters/1/0/sessions", "o", "", 404, nil},
+		{"unknown cluster", "GET", "/api/clusters/1/99/sessions", "k", "", 404, nil},
+		{"bad cluster", "GET", "/api/clusters/1/x/sessions", "k", "", 400, []string{"cluster"}},
+		{"bad page size", "GET", "/api/clusters/1/0/sessions?limit=1000", "k", "", 400, []string{"limit"}},
 		{"history", "GET", "/api/alerts/1/history", "k", "", 200, []string{`"kind":"test"`}},
+		// The cart's frustration is anomalous now: the rule fires, once.
+		{"evaluate rules", "POST", "/api/alerts/evaluate", "k", "", 200, []string{`"kind":"firing"`, `"key":"frustration:page:/cart"`, `"status":"pending"`}},
+		{"evaluate rules again", "POST", "/api/alerts/evaluate", "k", "", 200, []string{`{"events":[]}`}},
+		{"firing rule", "GET", "/api/alerts/1", "k", "", 200, []string{`"status":"firing"`, `"firing":[{"rule_id":1,"key":"frustration:page:/cart"`}},
+		{"evaluate without a key", "POST", "/api/alerts/evaluate", "", "", 401, nil},
 		{"delete rule", "DELETE", "/api/alerts/1", "k", "", 204, nil},
 		{"deleted rule", "GET", "/api/alerts/1", "k", "", 404, nil},
+		// Its history and state go with it: ids are reused.
+		{"deleted rule's history", "GET", "/api/alerts/history", "k", "", 200, []string{`{"events":[]}`}},
 	}
 	for _, sc := range scenarios {
 		key := map[string]string{"k": s.key, "o": s.otherKey}[sc.key]
@@ -172,6 +193,8 @@ func TestInsightAPI(t *testing.T) {
 			}
 		}
 	}
+	t.Run("cluster sessions", func(t *testing.T) { checkClusterSessions(t, s) })
+	t.Run("alert states", func(t *testing.T) { checkAlertStates(t, s) })
 	s.hooks.mu.Lock()
 	defer s.hooks.mu.Unlock()
 	if len(s.hooks.texts) != 1 || !strings.Contains(s.hooks.texts[0], "Test of *Cart frustration*") {
@@ -184,4 +207,130 @@ func trim(s string) string {
 		return s[:400] + "…"
 	}
 	return s
+}
+
+func (s *insightServer) getJSON(t *testing.T, path string, out any) {
+	t.Helper()
+	status, body := s.do(t, "GET", path, s.key, "")
+	if status != http.StatusOK {
+		t.Fatalf("GET %s = %d: %s", path, status, trim(body))
+	}
+	if err := json.Unmarshal([]byte(body), out); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+// checkClusterSessions checks the sessions listed for each cluster of a
+// stored run against the run itself: every session in exactly one
+// cluster, each cluster's list as long as the cluster, its representatives
+// first, and summaries that agree with them.
+func checkClusterSessions(t *testing.T, s *insightServer) {
+	var run insight.ClusterResult
+	s.getJSON(t, "/api/clusters/1", &run)
+	if run.RunID != 1 || len(run.Clusters) < 2 {
+		t.Fatalf("run 1: id %d, %d clusters", run.RunID, len(run.Clusters))
+	}
+	seen := map[string]int{}
+	total := 0
+	for _, c := range run.Clusters {
+		var all []insight.SessionSummary
+		for offset := 0; ; offset += insight.MaxClusterSessionsPage {
+			var page insight.ClusterSessionsPage
+			s.getJSON(t, fmt.Sprintf("/api/clusters/1/%d/sessions?offset=%d&limit=%d", c.ID, offset, insight.MaxClusterSessionsPage), &page)
+			if page.Total != c.Size || page.Offset != offset {
+				t.Fatalf("cluster %d page at %d: total %d offset %d, want %d and %d", c.ID, offset, page.Total, page.Offset, c.Size, offset)
+			}
+			all = append(all, page.Sessions...)
+			if len(page.Sessions) == 0 || offset+len(page.Sessions) >= page.Total {
+				break
+			}
+		}
+		if len(all) != c.Size {
+			t.Errorf("cluster %d lists %d sessions, its size is %d", c.ID, len(all), c.Size)
+		}
+		total += len(all)
+		for i, rep := range c.Representatives {
+			got := all[i]
+			if got.SessionID != rep.SessionID || !got.Start.Equal(rep.Start) || got.DurationSeconds != rep.DurationSeconds || got.DistinctID != rep.DistinctID {
+				t.Errorf("cluster %d session %d is %+v, want representative %+v", c.ID, i, got, rep)
+			}
+		}
+		for _, ss := range all {
+			seen[ss.SessionID]++
+			if ss.Events < 1 || ss.Start.Before(run.From) || !ss.Start.Before(run.To) {
+				t.Errorf("cluster %d: implausible summary %+v (run %v to %v)", c.ID, ss, run.From, run.To)
+				break
+			}
+		}
+	}
+	if total != run.Sessions || len(seen) != run.Sessions {
+		t.Errorf("clusters list %d sessions (%d distinct), the run has %d", total, len(seen), run.Sessions)
+	}
+	var past insight.ClusterSessionsPage
+	s.getJSON(t, fmt.Sprintf("/api/clusters/1/0/sessions?offset=%d", run.Clusters[0].Size), &past)
+	if len(past.Sessions) != 0 || past.Total != run.Clusters[0].Size {
+		t.Errorf("a page past the end: %+v", past)
+	}
+}
+
+// checkAlertStates follows a rule through firing, resolved and disabled.
+func checkAlertStates(t *testing.T, s *insightServer) {
+	ctx := context.Background()
+	type state struct {
+		Status string    `json:"status"`
+		Since  time.Time `json:"since"`
+		Firing []struct {
+			Key   string  `json:"key"`
+			Value float64 `json:"value"`
+		} `json:"firing"`
+	}
+	type alert struct {
+		ID    int64 `json:"id"`
+		State state `json:"state"`
+	}
+	def := func(value float64, disabled bool) string {
+		return fmt.Sprintf(`{"name":"Busy hour","rule":{"type":"threshold","metric":{"series":"sessions"},"op":"above","value":%g,"disabled":%t,"channels":[]}}`, value, disabled)
+	}
+	status, body := s.do(t, "POST", "/api/alerts", s.key, def(0, false))
+	var a alert
+	if status != http.StatusCreated || json.Unmarshal([]byte(body), &a) != nil {
+		t.Fatalf("create rule: %d %s", status, trim(body))
+	}
+	path := fmt.Sprintf("/api/alerts/%d", a.ID)
+	steps := []struct {
+		name   string
+		def    string
+		want   string
+		firing int
+	}{
+		{"fires", "", "firing", 1},
+		{"resolves", def(1e9, false), "resolved", 0},
+		{"fires again", def(0, false), "firing", 1},
+		{"paused", def(0, true), "disabled", 1},
+	}
+	for _, st := range steps {
+		if st.def != "" {
+			if status, body := s.do(t, "PUT", path, s.key, st.def); status != http.StatusOK {
+				t.Fatalf("%s: update: %d %s", st.name, status, trim(body))
+			}
+		}
+		if _, err := s.svc.EvaluateAlerts(ctx, s.project); err != nil {
+			t.Fatal(err)
+		}
+		var got alert
+		s.getJSON(t, path, &got)
+		if got.State.Status != st.want || len(got.State.Firing) != st.firing {
+			t.Errorf("%s: state %+v, want %s with %d firing", st.name, got.State, st.want, st.firing)
+		}
+		if st.firing > 0 && (got.State.Firing[0].Key != "sessions" || got.State.Firing[0].Value <= 0 || got.State.Since.IsZero()) {
+			t.Errorf("%s: firing %+v since %v", st.name, got.State.Firing, got.State.Since)
+		}
+	}
+	var list struct {
+		Alerts []alert `json:"alerts"`
+	}
+	s.getJSON(t, "/api/alerts", &list)
+	if len(list.Alerts) != 1 || list.Alerts[0].State.Status != "disabled" {
+		t.Errorf("list: %+v", list.Alerts)
+	}
 }

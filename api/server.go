@@ -21,8 +21,12 @@ type Deps struct {
 	// nil answers 503 on those routes.
 	Insights *insight.Service
 	AdminKey string
-	Logger   *slog.Logger
-	Version  string
+	// TrustProxy reads client addresses (for login throttling) and the
+	// request's scheme and host (for cookies and links) from the
+	// forwarding headers of a reverse proxy; see capture.ClientIP.
+	TrustProxy bool
+	Logger     *slog.Logger
+	Version    string
 }
 
 // Server is the JSON API.

@@ -27,18 +27,42 @@ type projectDetailJSON struct {
 }
 
 // origin is the scheme and host the caller used to reach this server.
-func origin(r *http.Request) string {
+func (s *Server) origin(r *http.Request) string {
 	scheme := "http"
-	if r.TLS != nil {
+	if s.viaTLS(r) {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	host := r.Host
+	if s.d.TrustProxy {
+		if h := firstForwarded(r.Header.Get("X-Forwarded-Host")); h != "" {
+			host = h
+		}
+	}
+	return scheme + "://" + host
 }
 
-func projectDetail(r *http.Request, p meta.Project, role meta.Role) projectDetailJSON {
+// viaTLS reports whether the client reached the server over TLS: directly,
+// or, behind a trusted proxy that terminates TLS, as X-Forwarded-Proto
+// says. It decides the Secure flag of the session cookie and the scheme of
+// links the server hands out.
+func (s *Server) viaTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	return s.d.TrustProxy && strings.EqualFold(firstForwarded(r.Header.Get("X-Forwarded-Proto")), "https")
+}
+
+// firstForwarded is the first entry of a forwarding header: the value the
+// outermost proxy saw.
+func firstForwarded(v string) string {
+	v, _, _ = strings.Cut(v, ",")
+	return strings.TrimSpace(v)
+}
+
+func projectDetail(origin string, p meta.Project, role meta.Role) projectDetailJSON {
 	return projectDetailJSON{
 		ID: p.ID, Name: p.Name, Token: p.Token, Settings: p.Settings, CreatedAt: p.CreatedAt,
-		Role: role, Snippet: sdk.Snippet(origin(r), p.Token),
+		Role: role, Snippet: sdk.Snippet(origin, p.Token),
 	}
 }
 
@@ -58,7 +82,7 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, p Principal)
 		s.metaError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, projectDetail(r, proj, p.Role))
+	WriteJSON(w, http.StatusOK, projectDetail(s.origin(r), proj, p.Role))
 }
 
 type updateProjectRequest struct {
@@ -103,7 +127,7 @@ func (s *Server) updateProject(w http.ResponseWriter, r *http.Request, p Princip
 			return
 		}
 	}
-	WriteJSON(w, http.StatusOK, projectDetail(r, proj, p.Role))
+	WriteJSON(w, http.StatusOK, projectDetail(s.origin(r), proj, p.Role))
 }
 
 // POST /api/projects/{project_id}/token gives the project a new public
@@ -114,7 +138,7 @@ func (s *Server) rotateToken(w http.ResponseWriter, r *http.Request, p Principal
 		s.metaError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, projectDetail(r, proj, p.Role))
+	WriteJSON(w, http.StatusOK, projectDetail(s.origin(r), proj, p.Role))
 }
 
 // GET /api/projects/{project_id}/status tells onboarding whether events
@@ -356,7 +380,7 @@ func (s *Server) createInvite(w http.ResponseWriter, r *http.Request, p Principa
 	}
 	out := toInviteJSON(inv)
 	out.Token = tok
-	out.URL = origin(r) + "/invite/" + tok
+	out.URL = s.origin(r) + "/invite/" + tok
 	WriteJSON(w, http.StatusCreated, out)
 }
 

@@ -140,7 +140,7 @@ func TestMembersAndInvites(t *testing.T) {
 		{Name: "pending invite listed without its token", As: "admin", Method: "GET", URL: "/api/projects/{A}/invites",
 			ExpectedStatus: 200, ExpectedContent: []string{"new@example.com"}, NotExpectedContent: []string{inv.Token}},
 		{Name: "invite info", As: "anon", Method: "GET", URL: "/api/invites/" + inv.Token,
-			ExpectedStatus: 200, ExpectedContent: []string{`"project_name":"Project A"`, `"has_account":false`, `"role":"member"`}},
+			ExpectedStatus: 200, ExpectedContent: []string{`"project_id":{A}`, `"project_name":"Project A"`, `"has_account":false`, `"role":"member"`}},
 		{Name: "unknown invite", As: "anon", Method: "GET", URL: "/api/invites/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", ExpectedStatus: 404},
 		{Name: "weak password refused", As: "anon", Method: "POST", URL: "/api/invites/" + inv.Token + "/accept", Body: `{"name":"Nia","password":"short"}`, ExpectedStatus: 400},
 		{Name: "accept creates the account", As: "anon", Method: "POST", URL: "/api/invites/" + inv.Token + "/accept", Body: `{"name":"Nia","password":"nia's password"}`,

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -68,7 +67,7 @@ type Options struct {
 	Logger     *slog.Logger
 	Metrics    *Metrics
 	Now        func() time.Time
-	// TrustProxy takes the client address from X-Forwarded-For.
+	// TrustProxy takes the client address from X-Forwarded-For (see ClientIP).
 	TrustProxy bool
 }
 
@@ -243,7 +242,7 @@ func (h *Handler) capture(r *http.Request) (*Response, error) {
 		ProjectID:   p.ID,
 		ReceivedAt:  received,
 		UserAgent:   r.UserAgent(),
-		IP:          clientIP(r, h.opts.TrustProxy),
+		IP:          ClientIP(r, h.opts.TrustProxy),
 		AnonymizeIP: p.AnonymizeIP,
 		DropIP:      p.DropIP,
 	}
@@ -379,20 +378,6 @@ func setCORS(w http.ResponseWriter, r *http.Request) {
 		h.Set("Access-Control-Allow-Headers", "Content-Type, Content-Encoding")
 		h.Set("Access-Control-Max-Age", "86400")
 	}
-}
-
-func clientIP(r *http.Request, trustProxy bool) string {
-	if trustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			xff, _, _ = strings.Cut(xff, ",")
-			return strings.TrimSpace(xff)
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -49,6 +49,9 @@ type ClusterResult struct {
 	// summarize.
 	TimingsMs   map[string]int64 `json:"timings_ms"`
 	GeneratedAt time.Time        `json:"generated_at"`
+	// RunID identifies the stored run (State), so that a link can name it
+	// and its clusters' sessions can be listed later; 0 when not stored.
+	RunID int64 `json:"run_id,omitempty"`
 }
 
 // Cluster is one behavior pattern.
@@ -77,6 +80,9 @@ type Cluster struct {
 	TrendChange float64      `json:"trend_change"`
 	// Representatives are the sessions nearest the centre, to replay.
 	Representatives []Representative `json:"representatives"`
+	// members are every session of the cluster, nearest the centre first;
+	// State keeps them beside the run, not in its body.
+	members []string
 }
 
 // Distinctive is one fact about a cluster.
@@ -286,7 +292,7 @@ func summarize(res *ClusterResult, fs *featureSet, m matrix, part partition, con
 			cl.Trend = append(cl.Trend, p)
 		}
 		cl.TrendChange = trendChange(days, dayTotal)
-		cl.Representatives = representatives(fs, m, part, c, idx, req.Representatives)
+		cl.Representatives, cl.members = representatives(fs, m, part, c, idx, req.Representatives)
 		cl.Description = describe(&cl, share, base, baseConv, converted != nil, req.Conversion)
 		res.Clusters = append(res.Clusters, cl)
 	}
@@ -321,7 +327,9 @@ func trendChange(days, total []int) float64 {
 	return b/a - 1
 }
 
-func representatives(fs *featureSet, m matrix, part partition, c int, idx []int, k int) []Representative {
+// representatives returns the k sessions nearest the centre of cluster c,
+// and every session of the cluster in that order.
+func representatives(fs *featureSet, m matrix, part partition, c int, idx []int, k int) ([]Representative, []string) {
 	type cand struct {
 		i int
 		d float64
@@ -343,7 +351,11 @@ func representatives(fs *featureSet, m matrix, part partition, c int, idx []int,
 		out = append(out, Representative{SessionID: r.ID, DistinctID: r.Person, Start: r.Start.UTC(),
 			DurationSeconds: r.End.Sub(r.Start).Seconds(), ReplayPath: "/api/replay/" + r.ID})
 	}
-	return out
+	ids := make([]string, len(cands))
+	for j, cd := range cands {
+		ids[j] = fs.sessions[cd.i].ID
+	}
+	return out, ids
 }
 
 func median(xs []float64) float64 {

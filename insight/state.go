@@ -78,6 +78,16 @@ var stateSchema = []string{
 		body       TEXT    NOT NULL
 	)`,
 	`CREATE INDEX IF NOT EXISTS cluster_runs_project ON cluster_runs (project_id, created_at)`,
+	// The sessions of each cluster of a run (a JSON array, nearest the
+	// centre first), apart from the run's body so that reading a run does
+	// not read its membership. run_id is the run's rowid: cluster_runs
+	// predates explicit ids, and nothing here ever VACUUMs.
+	`CREATE TABLE IF NOT EXISTS cluster_members (
+		run_id   INTEGER NOT NULL,
+		cluster  INTEGER NOT NULL,
+		sessions TEXT    NOT NULL,
+		PRIMARY KEY (run_id, cluster)
+	)`,
 	`CREATE TABLE IF NOT EXISTS release_scan (
 		project_id  INTEGER PRIMARY KEY,
 		received_at INTEGER NOT NULL
@@ -417,32 +427,70 @@ func (s *State) saveClusters(ctx context.Context, projectID int64, res *ClusterR
 	if err != nil {
 		return fmt.Errorf("insight: save clusters: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO cluster_runs (project_id, created_at, body) VALUES (?, ?, ?)`, projectID, ms(s.now()), string(body)); err != nil {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
 		return fmt.Errorf("insight: save clusters: %w", err)
 	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	r, err := tx.ExecContext(ctx, `INSERT INTO cluster_runs (project_id, created_at, body) VALUES (?, ?, ?)`, projectID, ms(s.now()), string(body))
+	if err != nil {
+		return fmt.Errorf("insight: save clusters: %w", err)
+	}
+	runID, err := r.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("insight: save clusters: %w", err)
+	}
+	for _, c := range res.Clusters {
+		ids, err := json.Marshal(c.members)
+		if err != nil {
+			return fmt.Errorf("insight: save clusters: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO cluster_members (run_id, cluster, sessions) VALUES (?, ?, ?)`, runID, c.ID, string(ids)); err != nil {
+			return fmt.Errorf("insight: save cluster members: %w", err)
+		}
+	}
 	// Keep the last ten runs: enough to compare, bounded forever.
-	_, err = s.db.ExecContext(ctx, `DELETE FROM cluster_runs WHERE project_id = ? AND created_at < (
+	_, err = tx.ExecContext(ctx, `DELETE FROM cluster_runs WHERE project_id = ? AND created_at < (
 		SELECT min(created_at) FROM (SELECT created_at FROM cluster_runs WHERE project_id = ? ORDER BY created_at DESC LIMIT 10))`, projectID, projectID)
 	if err != nil {
 		return fmt.Errorf("insight: save clusters: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM cluster_members WHERE run_id NOT IN (SELECT rowid FROM cluster_runs)`); err != nil {
+		return fmt.Errorf("insight: save clusters: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("insight: save clusters: %w", err)
+	}
+	res.RunID = runID
 	return nil
 }
 
 // LatestClusters returns the newest stored clustering of a project, or nil.
 func (s *State) LatestClusters(ctx context.Context, projectID int64) (*ClusterResult, error) {
+	return s.clusterRun(ctx, `SELECT rowid, body FROM cluster_runs WHERE project_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`, projectID)
+}
+
+// ClusterRun returns a stored clustering of a project by its RunID, or nil
+// when the project has no such run (any more: ten are kept).
+func (s *State) ClusterRun(ctx context.Context, projectID, runID int64) (*ClusterResult, error) {
+	return s.clusterRun(ctx, `SELECT rowid, body FROM cluster_runs WHERE project_id = ? AND rowid = ?`, projectID, runID)
+}
+
+func (s *State) clusterRun(ctx context.Context, q string, argv ...any) (*ClusterResult, error) {
 	var body string
-	err := s.db.QueryRowContext(ctx, `SELECT body FROM cluster_runs WHERE project_id = ? ORDER BY created_at DESC LIMIT 1`, projectID).Scan(&body)
+	var id int64
+	err := s.db.QueryRowContext(ctx, q, argv...).Scan(&id, &body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("insight: latest clusters: %w", err)
+		return nil, fmt.Errorf("insight: clusters: %w", err)
 	}
 	var res ClusterResult
 	if err := json.Unmarshal([]byte(body), &res); err != nil {
-		return nil, fmt.Errorf("insight: latest clusters: %w", err)
+		return nil, fmt.Errorf("insight: clusters: %w", err)
 	}
+	res.RunID = id
 	return &res, nil
 }
 

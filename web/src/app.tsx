@@ -17,6 +17,9 @@ import { ActionEditor, ActionList, SegmentEditor, SegmentList } from './pages/de
 import { LivePage } from './pages/live';
 import { SettingsPage } from './pages/settings';
 import { AccountPage, NewProjectPage } from './pages/account';
+import { AlertPage, AlertsPage, ClusterSessionsPage, ClustersPage, FeedPage, NewAlertPage } from './pages/insight-routes';
+// The insight pages load lazily; their styles ship with the main stylesheet.
+import './ui/insights.css';
 
 type Gate = { state: 'loading' } | { state: 'setup'; adminKey: boolean } | { state: 'login' } | { state: 'in'; me: Me } | { state: 'error'; error: Error };
 
@@ -46,10 +49,10 @@ export function App() {
     return onUnauthorized(() => setGate({ state: 'login' }));
   }, [loadMe]);
 
-  const onLoggedIn = useCallback((me: Me) => {
+  const onLoggedIn = useCallback((me: Me, to?: string) => {
     setCsrfToken(me.csrf_token);
     setGate({ state: 'in', me });
-    const next = new URLSearchParams(location.search).get('next');
+    const next = to ?? new URLSearchParams(location.search).get('next');
     navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', true);
   }, []);
 
@@ -128,6 +131,12 @@ const projectRoutes: [string, Page][] = [
   ['replay/:sid', (p) => <ReplayPage sessionID={p['sid']!} />],
   ['heatmaps', () => <HeatmapPage />],
   ['frustration', () => <FrustrationPage />],
+  ['feed', () => <FeedPage />],
+  ['clusters', () => <ClustersPage />],
+  ['clusters/:run/:cluster', (p) => <ClusterSessionsPage run={Number(p['run'])} cluster={Number(p['cluster'])} />],
+  ['alerts', () => <AlertsPage />],
+  ['alerts/new', () => <NewAlertPage />],
+  ['alerts/:id', (p) => <AlertPage id={Number(p['id'])} />],
   ['actions', () => <ActionList />],
   ['actions/:id', (p) => <ActionEditor id={p['id']!} />],
   ['segments', () => <SegmentList />],
@@ -138,11 +147,14 @@ const projectRoutes: [string, Page][] = [
 
 const nav: [string, string][] = [
   ['overview', 'Overview'],
+  ['feed', 'Insight feed'],
   ['insights', 'Insights'],
   ['dashboards', 'Dashboards'],
   ['sessions', 'Sessions & replays'],
+  ['clusters', 'Behavior clusters'],
   ['heatmaps', 'Heatmaps'],
   ['frustration', 'Frustration'],
+  ['alerts', 'Alerts'],
   ['actions', 'Actions'],
   ['segments', 'Segments'],
   ['live', 'Live events'],

@@ -198,6 +198,7 @@ export interface SessionsResult {
 
 export interface HeatmapResult {
   url: string;
+  viewport: string;
   grid: number;
   clicks: number;
   points: { x: number; y: number; count: number }[];

@@ -136,11 +136,12 @@ export function LoginPage({ onDone }: { onDone: (me: Me) => void }) {
 interface InviteInfo {
   email: string;
   role: string;
+  project_id: number;
   project_name: string;
   has_account: boolean;
 }
 
-export function InvitePage({ token, onDone }: { token: string; onDone: (me: Me) => void }) {
+export function InvitePage({ token, onDone }: { token: string; onDone: (me: Me, to?: string) => void }) {
   const info = useAsync((s) => get<InviteInfo>(`/api/invites/${encodeURIComponent(token)}`, s), [token]);
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
@@ -168,7 +169,8 @@ export function InvitePage({ token, onDone }: { token: string; onDone: (me: Me) 
           setBusy(true);
           setError('');
           try {
-            onDone(await post<Me>(`/api/invites/${encodeURIComponent(token)}/accept`, { name, password }));
+            // Land in the project of the invitation, not the first of the list.
+            onDone(await post<Me>(`/api/invites/${encodeURIComponent(token)}/accept`, { name, password }), `/p/${inv.project_id}/overview`);
           } catch (err) {
             setError(message(err));
           } finally {
@@ -179,12 +181,13 @@ export function InvitePage({ token, onDone }: { token: string; onDone: (me: Me) 
         {inv.has_account ? null : (
           <label>
             Your name
-            <input autoComplete="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+            <input name="name" autoComplete="name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
           </label>
         )}
         <label>
           Password
           <input
+            name="password"
             type="password"
             autoComplete={inv.has_account ? 'current-password' : 'new-password'}
             minLength={inv.has_account ? undefined : 8}

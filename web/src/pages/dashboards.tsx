@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, del, get, post, put } from '../lib/api';
 import { useAsync, useInterval } from '../lib/hooks';
 import { fmtDate } from '../lib/format';
@@ -82,7 +82,9 @@ export function DashboardView({ id }: { id: number }) {
   const to = loc.query.get('to') ?? '';
   const refresh = Number(loc.query.get('refresh') ?? 0);
   const [tick, setTick] = useState(0);
+  const [refreshedAt, setRefreshedAt] = useState(() => Date.now());
   useInterval(() => setTick((t) => t + 1), refresh > 0 ? refresh * 1000 : null);
+  useEffect(() => setRefreshedAt(Date.now()), [tick]);
   useTitle(board.data?.name ?? 'Dashboard');
 
   if (board.loading && !board.data) return <Loading />;
@@ -118,11 +120,20 @@ export function DashboardView({ id }: { id: number }) {
             Auto-refresh
             <select value={String(refresh)} onChange={(e) => setParams({ refresh: Number((e.target as HTMLSelectElement).value) || null })}>
               <option value="0">Off</option>
+              <option value="10">Every 10 seconds</option>
+              <option value="30">Every 30 seconds</option>
               <option value="60">Every minute</option>
               <option value="300">Every 5 minutes</option>
               <option value="900">Every 15 minutes</option>
+              {![0, 10, 30, 60, 300, 900].includes(refresh) ? <option value={String(refresh)}>Every {refresh} seconds</option> : null}
             </select>
           </label>
+          <button type="button" class="small" onClick={() => setTick((t) => t + 1)}>
+            Refresh now
+          </button>
+          <span class="small muted" data-testid="refreshed-at" aria-live="polite">
+            Updated {new Date(refreshedAt).toLocaleTimeString()}
+          </span>
           {p.canEdit ? (
             <button
               type="button"

@@ -1,21 +1,20 @@
 // Editors for actions (named, retroactive event definitions) and segments
 // (behavioral groups of persons).
 
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, del, get, post, put } from '../lib/api';
 import { useAsync } from '../lib/hooks';
-import { fmtDate, fmtNum } from '../lib/format';
+import { fmtDate, fmtNum, pathOf } from '../lib/format';
 import type { Filter, TrendsResult } from '../lib/query';
 import { runQuery } from '../lib/query';
-import { navigate } from '../lib/router';
+import { href, navigate, useLocation } from '../lib/router';
 import { useProject, useSession, useTitle } from '../lib/session';
 import { TimeChart } from '../ui/chart';
 import { commonEvents, Suggest } from '../ui/controls';
 import { Link } from '../ui/link';
 import { Empty, ErrorState, Loading } from '../ui/states';
 import type { SavedObject } from './insights';
-import { findPageSnapshot } from './heatmaps';
-import type { RebuiltPage } from '../replay/player';
+import { findPageSnapshot, HeatStage } from './heatmaps';
 
 export interface ActionStep {
   event?: string;
@@ -245,8 +244,27 @@ const matchModes = (kind: 'text' | 'href' | 'url') =>
         ['regex', 'matches regex'],
       ];
 
+/**
+ * A step for an element picked elsewhere (the heatmap's element picker or
+ * ranking links here with ?selector=&url=): clicks on that element, on
+ * that page (a pattern when the heatmap showed one).
+ */
+function pickedStep(selector: string, url: string): ActionStep {
+  const step: ActionStep = { event: '$click', selector };
+  if (url) {
+    step.url = url;
+    step.url_match = url.includes('*') ? 'pattern' : 'exact';
+  }
+  return step;
+}
+
 export function ActionEditor({ id }: { id: string }) {
-  const ed = useDefinition<ActionDef>('actions', id, { steps: [{ event: '$click' }] });
+  const loc = useLocation();
+  const pickedSelector = id === 'new' ? (loc.query.get('selector') ?? '') : '';
+  const ed = useDefinition<ActionDef>('actions', id, { steps: [pickedSelector ? pickedStep(pickedSelector, loc.query.get('url') ?? '') : { event: '$click' }] });
+  useEffect(() => {
+    if (pickedSelector && !ed.name) ed.setName(`Click on ${pickedSelector.split(' > ').pop()}`);
+  }, [pickedSelector]);
   const [picking, setPicking] = useState<number | null>(null);
   const steps = ed.def.steps ?? [];
   const upd = (i: number, s: Partial<ActionStep>) => {
@@ -305,8 +323,9 @@ export function ActionEditor({ id }: { id: string }) {
             ) : null}
             {picking === i ? (
               <ElementPicker
-                onPick={(sel, text, url) => {
-                  upd(i, { selector: sel, text: text || undefined, text_match: text ? 'exact' : undefined, url, url_match: url ? 'exact' : undefined, event: s.event || '$click' });
+                onPick={(sel, url) => {
+                  const st = pickedStep(sel, url);
+                  upd(i, { selector: st.selector, url: st.url, url_match: st.url_match, event: s.event || '$click' });
                   setPicking(null);
                 }}
               />
@@ -327,74 +346,44 @@ export function ActionEditor({ id }: { id: string }) {
 function Usage({ series }: { series: { action?: number } }) {
   const p = useProject();
   const res = useAsync((s) => runQuery<TrendsResult>(p.id, { kind: 'trends', date_from: '-30d', date_to: 'today', series: [{ ...series, math: 'events' }] }, s), [p.id, JSON.stringify(series)]);
+  const first = res.data?.series[0];
+  const total = first ? (first.total ?? first.points.reduce((n, pt) => n + pt.v, 0)) : 0;
+  const insight = href(`/p/${p.id}/insights/new`, { q: JSON.stringify({ kind: 'trends', series: [{ ...series, math: 'events' }], interval: 'day' }), from: '-30d' });
   return (
     <div class="card">
-      <h2>Matches in the last 30 days</h2>
+      <div class="card-head">
+        <h2>Matches in the last 30 days</h2>
+        <Link href={insight}>Open as an insight</Link>
+      </div>
       {res.loading && !res.data ? <Loading /> : null}
       {res.error ? <ErrorState error={res.error} retry={res.reload} /> : null}
-      {res.data?.series[0] ? (
-        <TimeChart kind="bar" height={180} times={res.data.series[0].points.map((pt) => Date.parse(pt.t))} series={[{ label: res.data.series[0].label, values: res.data.series[0].points.map((pt) => pt.v) }]} />
+      {first ? (
+        <>
+          <p>
+            <strong data-testid="action-matches" data-count={total}>
+              {fmtNum(total)}
+            </strong>{' '}
+            matching events, past ones included: an action applies to everything already stored the moment it is saved.
+          </p>
+          <TimeChart kind="bar" height={180} times={first.points.map((pt) => Date.parse(pt.t))} series={[{ label: first.label, values: first.points.map((pt) => pt.v) }]} />
+        </>
       ) : null}
     </div>
   );
 }
 
 /** Rebuilds a recorded page and lets the user click the element an action should match. */
-function ElementPicker({ onPick }: { onPick: (selector: string, text: string, url: string) => void }) {
+function ElementPicker({ onPick }: { onPick: (selector: string, url: string) => void }) {
   const p = useProject();
   const [url, setUrl] = useState('/');
   const [target, setTarget] = useState('');
   const snap = useAsync((s) => (target ? findPageSnapshot(p.id, target, '', '-30d', 'today', s) : Promise.resolve(null)), [p.id, target]);
-  const host = useRef<HTMLDivElement>(null);
-  const canvas = useRef<HTMLCanvasElement>(null);
-  const [page, setPage] = useState<RebuiltPage | null>(null);
-  const [hover, setHover] = useState('');
-  const scale = page ? Math.min(1, 760 / page.width) : 1;
-
-  useEffect(() => {
-    if (!snap.data) return;
-    let built: RebuiltPage | null = null;
-    let cancelled = false;
-    import('../replay/player')
-      .then(({ rebuildPage }) => rebuildPage(host.current!, snap.data!.events, snap.data!.offset))
-      .then((pg) => {
-        built = pg;
-        if (cancelled) pg.destroy();
-        else setPage(pg);
-      });
-    return () => {
-      cancelled = true;
-      built?.destroy();
-    };
-  }, [snap.data]);
-
-  const elementAt = (e: MouseEvent): Element | null => {
-    if (!page || !canvas.current) return null;
-    const r = canvas.current.getBoundingClientRect();
-    const x = (e.clientX - r.left) / scale;
-    const y = (e.clientY - r.top) / scale;
-    return page.doc.elementFromPoint(x, y);
-  };
-  const outline = (el: Element | null) => {
-    const c = canvas.current;
-    const ctx = c?.getContext('2d');
-    if (!c || !ctx || !page) return;
-    ctx.clearRect(0, 0, c.width, c.height);
-    if (!el) return;
-    const b = el.getBoundingClientRect();
-    ctx.strokeStyle = '#3b5bdb';
-    ctx.lineWidth = 3;
-    ctx.fillStyle = '#3b5bdb22';
-    ctx.fillRect(b.left, b.top, b.width, b.height);
-    ctx.strokeRect(b.left, b.top, b.width, b.height);
-  };
-
   return (
     <div class="stack">
       <div class="row">
         <label class="grow">
           Page to pick on
-          <input value={url} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} placeholder="/cart" />
+          <input value={url} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} placeholder="/cart or /product/*" />
         </label>
         <button type="button" onClick={() => setTarget(url)} style={{ alignSelf: 'flex-end' }}>
           Load page
@@ -404,33 +393,7 @@ function ElementPicker({ onPick }: { onPick: (selector: string, text: string, ur
       {snap.error ? <ErrorState error={snap.error} /> : null}
       {target && !snap.loading && !snap.data ? <Empty title="No recording of that page in the last 30 days." /> : null}
       {snap.data ? (
-        <>
-          <div class="small muted">Click an element of the page. {hover ? <code>{hover}</code> : null}</div>
-          <div class="heat-stage picking" style={{ maxHeight: '480px' }}>
-            <div style={{ width: page ? `${page.width * scale}px` : '100%', height: page ? `${page.height * scale}px` : '300px', position: 'relative' }}>
-              <div class="inner" style={{ transform: `scale(${scale})`, width: page ? `${page.width}px` : undefined }}>
-                <div ref={host} />
-                <canvas
-                  ref={canvas}
-                  width={page?.width ?? 0}
-                  height={page?.height ?? 0}
-                  onMouseMove={async (e) => {
-                    const el = elementAt(e);
-                    outline(el);
-                    if (el) setHover((await import('../replay/player')).selectorFor(el));
-                  }}
-                  onClick={async (e) => {
-                    const el = elementAt(e);
-                    if (!el) return;
-                    const { selectorFor } = await import('../replay/player');
-                    const text = (el.textContent ?? '').trim().replace(/\s+/g, ' ');
-                    onPick(selectorFor(el), text.length <= 60 ? text : '', target.startsWith('/') ? target : '');
-                  }}
-                />
-              </div>
-            </div>
-          </div>
-        </>
+        <HeatStage snap={snap.data} heat={null} layer="clicks" hover={null} onPick={(sel) => onPick(sel, target.startsWith('/') ? target : pathOf(target))} />
       ) : null}
     </div>
   );
@@ -579,6 +542,22 @@ export function SegmentEditor({ id }: { id: string }) {
       <EditorShell kind="segments" ed={ed as never}>
         <ConditionList match={ed.def.match ?? 'all'} conditions={ed.def.conditions ?? []} set={(match, conditions) => ed.setDef({ match, conditions })} depth={0} />
       </EditorShell>
+      {!ed.isNew && ed.obj.data ? (
+        <div class="card row" data-testid="segment-uses">
+          <span class="grow">Use this segment as a filter:</span>
+          <Link class="button small" href={href(`/p/${p.id}/sessions`, { segment: id })}>
+            Their sessions and replays
+          </Link>
+          <Link
+            class="button small"
+            href={href(`/p/${p.id}/insights/new`, {
+              q: JSON.stringify({ kind: 'trends', series: [{ event: '$pageview', math: 'persons' }], interval: 'day', filters: [{ type: 'segment', op: 'in', value: Number(id) }] }),
+            })}
+          >
+            Their activity as an insight
+          </Link>
+        </div>
+      ) : null}
       {size.data ? (
         <div class="card">
           <h2>Size over the last 30 days</h2>

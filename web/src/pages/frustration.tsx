@@ -74,7 +74,17 @@ export function FrustrationPage() {
                           {pg.path}
                           <div class="small">
                             <Link href={href(`/p/${p.id}/sessions`, { url: pg.path, min_frustration: 1, order: 'frustration' })}>Replays</Link> ·{' '}
-                            <Link href={href(`/p/${p.id}/heatmaps`, { url: pg.path, layer: 'rage' })}>Heatmap</Link>
+                            <Link
+                              href={href(`/p/${p.id}/heatmaps`, {
+                                url: pg.path,
+                                // The layer of the page's main problem, over the same dates.
+                                layer: pg.rage_clicks >= pg.dead_clicks ? 'rage' : 'dead',
+                                from: r.from === '-7d' ? null : r.from,
+                                to: r.to === 'today' ? null : r.to,
+                              })}
+                            >
+                              Heatmap
+                            </Link>
                           </div>
                         </td>
                         <td class="num">{fmtNum(pg.rage_clicks)}</td>

@@ -3,7 +3,7 @@ import { get } from '../lib/api';
 import { useAsync, useWidth } from '../lib/hooks';
 import { fmtNum, fmtPct, pathOf } from '../lib/format';
 import { runQuery, type HeatmapResult, type SessionsResult, type TrendsResult } from '../lib/query';
-import { setParams, useLocation } from '../lib/router';
+import { href, navigate, setParams, useLocation } from '../lib/router';
 import { useProject, useTitle } from '../lib/session';
 import { DateRange, Suggest } from '../ui/controls';
 import { Link } from '../ui/link';
@@ -83,6 +83,38 @@ export async function findPageSnapshot(pid: number, url: string, viewport: strin
 
 type Layer = 'clicks' | 'scroll' | 'rage' | 'dead';
 
+const layers: [Layer, string][] = [
+  ['clicks', 'Clicks'],
+  ['rage', 'Rage clicks'],
+  ['dead', 'Dead clicks'],
+  ['scroll', 'Scroll depth'],
+];
+
+type ElementCount = 'clicks' | 'rage_clicks' | 'dead_clicks';
+type HeatElement = HeatmapResult['elements'][number];
+
+/** Which per-element count a layer ranks and draws. */
+const layerCount: Record<Layer, ElementCount> = { clicks: 'clicks', scroll: 'clicks', rage: 'rage_clicks', dead: 'dead_clicks' };
+
+/** What a layer counts in all: the numbers of the heatmap query, so the legend agrees with the API. */
+export function layerTotal(heat: HeatmapResult, layer: Layer): number {
+  if (layer === 'clicks') return heat.clicks;
+  if (layer === 'scroll') return heat.scroll_measured;
+  const key = layerCount[layer];
+  return heat.elements.reduce((n, e) => n + e[key], 0);
+}
+
+/** What the stage managed to draw: the hottest spot, and counts of elements not found on the rebuilt page. */
+export interface Drawn {
+  max: number;
+  missing: number;
+}
+
+/** The link that starts an action for an element of a page. */
+export function actionHref(pid: number, selector: string, url: string): string {
+  return href(`/p/${pid}/actions/new`, { selector, url: url.startsWith('/') ? url : pathOf(url) });
+}
+
 export function HeatmapPage() {
   useTitle('Heatmaps');
   const p = useProject();
@@ -90,7 +122,7 @@ export function HeatmapPage() {
   const r = useRange();
   const url = loc.query.get('url') ?? '';
   const viewport = loc.query.get('viewport') ?? 'desktop';
-  const layer = (loc.query.get('layer') ?? 'clicks') as Layer;
+  const layer = (layers.some(([l]) => l === loc.query.get('layer')) ? loc.query.get('layer') : 'clicks') as Layer;
   const [draft, setDraft] = useState(url);
   useEffect(() => setDraft(url), [url]);
   const pages = useAsync(
@@ -102,19 +134,31 @@ export function HeatmapPage() {
     if (!url && pageOptions[0]) setParams({ url: pageOptions[0] });
   }, [url, pageOptions[0]]);
 
+  // Every element with a rage or dead click must be in the answer for
+  // those layers to add up, not only the 30 most clicked: ask for the
+  // engine's maximum.
   const heat = useAsync(
-    (s) => (url ? runQuery<HeatmapResult>(p.id, { kind: 'heatmap', date_from: r.from, date_to: r.to, url, viewport, grid: 10, limit: 30 }, s) : Promise.resolve(null)),
+    (s) => (url ? runQuery<HeatmapResult>(p.id, { kind: 'heatmap', date_from: r.from, date_to: r.to, url, viewport, grid: 10, limit: 500 }, s) : Promise.resolve(null)),
     [p.id, url, viewport, r.from, r.to],
   );
   const snap = useAsync((s) => (url ? findPageSnapshot(p.id, url, viewport, r.from, r.to, s) : Promise.resolve(null)), [p.id, url, viewport, r.from, r.to]);
   const [hover, setHover] = useState<string | null>(null);
+  const [picking, setPicking] = useState(false);
+  const [drawn, setDrawn] = useState<Drawn | null>(null);
+  const key = layerCount[layer];
+  const ranked: HeatElement[] = heat.data
+    ? layer === 'rage' || layer === 'dead'
+      ? heat.data.elements.filter((e) => e[key] > 0).sort((a, b) => b[key] - a[key] || a.selector.localeCompare(b.selector))
+      : heat.data.elements
+    : [];
+  const noun = layer === 'rage' ? 'rage clicks' : layer === 'dead' ? 'dead clicks' : 'clicks';
 
   return (
     <div class="stack">
       <div class="page-head">
         <div>
           <h1>Heatmaps</h1>
-          <p>Where people click and how far they scroll, drawn over the page as it was recorded.</p>
+          <p>Where people click, rage-click and click in vain, and how far they scroll, drawn over the page as it was recorded.</p>
         </div>
         <DateRange from={r.from} to={r.to} onChange={r.set} />
       </div>
@@ -142,10 +186,10 @@ export function HeatmapPage() {
         </label>
         <fieldset class="row" style={{ border: 'none', padding: 0 }}>
           <legend class="sr-only">Layer</legend>
-          {(['clicks', 'rage', 'dead', 'scroll'] as Layer[]).map((l) => (
+          {layers.map(([l, label]) => (
             <label key={l} class="inline">
               <input type="radio" name="layer" value={l} checked={layer === l} onChange={() => setParams({ layer: l === 'clicks' ? null : l })} />
-              {l === 'clicks' ? 'Clicks' : l === 'rage' ? 'Rage clicks' : l === 'dead' ? 'Dead clicks' : 'Scroll depth'}
+              {label}
             </label>
           ))}
         </fieldset>
@@ -157,11 +201,33 @@ export function HeatmapPage() {
             <Progress active={heat.loading || snap.loading} />
             {heat.error ? <ErrorState error={heat.error} retry={heat.reload} /> : null}
             {snap.error ? <ErrorState error={snap.error} retry={snap.reload} /> : null}
+            {heat.data ? <HeatLegend heat={heat.data} layer={layer} drawn={snap.data ? drawn : null} /> : null}
             {snap.loading && !snap.data ? <Loading label="Rebuilding the page from a recording…" /> : null}
             {!snap.loading && !snap.error && !snap.data ? (
-              <Empty title="No recording of this page yet.">The heat is drawn over a replay snapshot: turn replays on in settings, then visit the page.</Empty>
+              <Empty title="No recording of this page yet.">
+                The page itself is rebuilt from a session replay: turn replays on in settings and visit the page.
+                {heat.data && heat.data.clicks > 0 ? ' Meanwhile the clicks are drawn on a blank page of the same size.' : ''}
+              </Empty>
             ) : null}
-            {snap.data ? <HeatStage snap={snap.data} heat={heat.data ?? null} layer={layer} hover={hover} /> : null}
+            {!snap.loading && !snap.error && !snap.data && heat.data && heat.data.points.length > 0 ? <BlankStage heat={heat.data} layer={layer} /> : null}
+            {snap.data && p.canEdit ? (
+              <div class="row">
+                <button type="button" class="small" aria-pressed={picking} onClick={() => setPicking(!picking)}>
+                  {picking ? 'Stop picking' : 'Pick an element…'}
+                </button>
+                <span class="small muted">{picking ? 'Click an element of the page to define an action for it: it counts past clicks at once.' : 'Name an element as an action.'}</span>
+              </div>
+            ) : null}
+            {snap.data ? (
+              <HeatStage
+                snap={snap.data}
+                heat={heat.data ?? null}
+                layer={layer}
+                hover={hover}
+                onDrawn={setDrawn}
+                onPick={picking ? (selector) => navigate(actionHref(p.id, selector, url)) : undefined}
+              />
+            ) : null}
             {snap.data ? (
               <p class="small muted">
                 Page rebuilt from <Link href={`/p/${p.id}/replay/${encodeURIComponent(snap.data.sessionID)}`}>a recorded session</Link>.
@@ -176,10 +242,10 @@ export function HeatmapPage() {
                 <div class="small muted">
                   {fmtNum(heat.data.clicks)} clicks · {fmtNum(heat.data.pageviews)} pageviews
                 </div>
-                {heat.data.elements.length === 0 ? (
-                  <Empty title="No clicks on this page in this range." />
+                {ranked.length === 0 ? (
+                  <Empty title={`No ${noun} on this page in this range.`} />
                 ) : (
-                  <table>
+                  <table data-testid="heat-elements">
                     <thead>
                       <tr>
                         <th>Element</th>
@@ -189,17 +255,25 @@ export function HeatmapPage() {
                       </tr>
                     </thead>
                     <tbody>
-                      {heat.data.elements.map((el) => (
+                      {ranked.slice(0, 30).map((el) => (
                         <tr
                           key={el.selector}
+                          data-selector={el.selector}
                           tabIndex={0}
                           onMouseEnter={() => setHover(el.selector)}
                           onMouseLeave={() => setHover(null)}
                           onFocus={() => setHover(el.selector)}
                           onBlur={() => setHover(null)}
                         >
-                          <td class="mono small" style={{ overflowWrap: 'anywhere' }}>
-                            {el.selector}
+                          <td class="small">
+                            <div class="mono" style={{ overflowWrap: 'anywhere' }}>
+                              {el.selector}
+                            </div>
+                            {p.canEdit ? (
+                              <Link href={actionHref(p.id, el.selector, url)} aria-label={`Create an action for ${el.selector}`}>
+                                Create action
+                              </Link>
+                            ) : null}
                           </td>
                           <td class="num">{fmtNum(el.clicks)}</td>
                           <td class="num">{el.rage_clicks ? <span class="badge rage">{el.rage_clicks}</span> : 0}</td>
@@ -218,6 +292,33 @@ export function HeatmapPage() {
             ) : null}
           </aside>
         </div>
+      ) : null}
+    </div>
+  );
+}
+
+/** The layer's colour scale and what it adds up to. */
+function HeatLegend({ heat, layer, drawn }: { heat: HeatmapResult; layer: Layer; drawn: Drawn | null }) {
+  const total = layerTotal(heat, layer);
+  let summary: string;
+  if (layer === 'scroll') summary = `${fmtNum(total)} page views with a measured scroll depth`;
+  else if (layer === 'clicks') summary = `${fmtNum(total)} ${total === 1 ? 'click' : 'clicks'}`;
+  else {
+    const n = heat.elements.filter((e) => e[layerCount[layer]] > 0).length;
+    summary = `${fmtNum(total)} ${layer === 'rage' ? 'rage' : 'dead'} ${total === 1 ? 'click' : 'clicks'} on ${fmtNum(n)} ${n === 1 ? 'element' : 'elements'}`;
+  }
+  return (
+    <div class="heat-legend" data-testid="heat-legend" data-layer={layer} data-total={total} role="group" aria-label="Heatmap legend">
+      <span class="grow">
+        <strong>{summary}</strong>
+        {drawn && drawn.missing > 0 ? <span class="small muted"> · {fmtNum(drawn.missing)} on elements this recording does not have</span> : null}
+      </span>
+      {total > 0 ? (
+        <span class="scale small">
+          <span>{layer === 'scroll' ? 'none reached' : 'fewest'}</span>
+          <span class="bar" aria-hidden="true" />
+          <span>{layer === 'scroll' ? 'all reached' : drawn && drawn.max > 0 ? `${fmtNum(drawn.max)} at the hottest spot` : 'most'}</span>
+        </span>
       ) : null}
     </div>
   );
@@ -244,21 +345,32 @@ function colour(a: number): [number, number, number] {
   return stops[stops.length - 1]![1];
 }
 
-export function drawClicks(canvas: HTMLCanvasElement, points: { x: number; y: number; count: number }[], grid: number): void {
+/** A spot of heat: count events around (x, y) in page pixels. */
+export interface HeatSpot {
+  x: number;
+  y: number;
+  count: number;
+  radius: number;
+}
+
+/**
+ * Draws density: each spot adds a radial blob whose strength is its share
+ * of the hottest spot, then the accumulated intensity is coloured from cold
+ * to hot. Every layer that has positions (click cells, elements with rage
+ * or dead clicks) is drawn this way. Returns the hottest spot's count.
+ */
+export function drawHeat(canvas: HTMLCanvasElement, spots: HeatSpot[]): number {
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  if (!ctx) return;
+  if (!ctx) return 0;
   ctx.clearRect(0, 0, canvas.width, canvas.height);
-  if (points.length === 0) return;
-  const max = Math.max(...points.map((p) => p.count));
-  const radius = Math.max(14, grid * 1.6);
-  for (const pt of points) {
-    const cx = pt.x + grid / 2;
-    const cy = pt.y + grid / 2;
-    const g = ctx.createRadialGradient(cx, cy, 0, cx, cy, radius);
+  if (spots.length === 0) return 0;
+  const max = Math.max(...spots.map((p) => p.count));
+  for (const pt of spots) {
+    const g = ctx.createRadialGradient(pt.x, pt.y, 0, pt.x, pt.y, pt.radius);
     g.addColorStop(0, `rgba(0,0,0,${Math.min(1, 0.15 + (0.85 * pt.count) / max)})`);
     g.addColorStop(1, 'rgba(0,0,0,0)');
     ctx.fillStyle = g;
-    ctx.fillRect(cx - radius, cy - radius, radius * 2, radius * 2);
+    ctx.fillRect(pt.x - pt.radius, pt.y - pt.radius, pt.radius * 2, pt.radius * 2);
   }
   const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
   const d = img.data;
@@ -272,6 +384,43 @@ export function drawClicks(canvas: HTMLCanvasElement, points: { x: number; y: nu
     d[i + 3] = Math.min(255, 40 + a * 200);
   }
   ctx.putImageData(img, 0, 0);
+  return max;
+}
+
+/** Spots of the click layer: grid cells of the heatmap query. */
+export function clickSpots(points: HeatmapResult['points'], grid: number): HeatSpot[] {
+  const radius = Math.max(14, grid * 1.6);
+  return points.map((p) => ({ x: p.x + grid / 2, y: p.y + grid / 2, count: p.count, radius }));
+}
+
+/**
+ * Spots of an element layer (rage or dead clicks): each element with a
+ * count, found on the rebuilt page by its stored selector, is heat over its
+ * box, as strong as its count. Counts of elements the page does not have
+ * (it changed since) are returned as missing.
+ */
+export function elementSpots(doc: Document, els: HeatElement[], key: ElementCount): { spots: HeatSpot[]; missing: number } {
+  const spots: HeatSpot[] = [];
+  let missing = 0;
+  const sx = doc.defaultView?.scrollX ?? 0;
+  const sy = doc.defaultView?.scrollY ?? 0;
+  for (const e of els) {
+    const n = e[key];
+    if (!n) continue;
+    let el: Element | null = null;
+    try {
+      el = doc.querySelector(e.selector);
+    } catch {
+      el = null;
+    }
+    const r = el?.getBoundingClientRect();
+    if (!r || (r.width === 0 && r.height === 0)) {
+      missing += n;
+      continue;
+    }
+    spots.push({ x: r.left + sx + r.width / 2, y: r.top + sy + r.height / 2, count: n, radius: Math.min(64, Math.max(18, Math.min(r.width, r.height) / 2 + 14)) });
+  }
+  return { spots, missing };
 }
 
 function drawScroll(canvas: HTMLCanvasElement, scroll: HeatmapResult['scroll']): void {
@@ -299,42 +448,84 @@ function drawScroll(canvas: HTMLCanvasElement, scroll: HeatmapResult['scroll']):
   }
 }
 
-function drawBoxes(canvas: HTMLCanvasElement, doc: Document, els: { selector: string; n: number }[], color: string, clear = true): void {
-  const ctx = canvas.getContext('2d');
-  if (!ctx) return;
-  if (clear) ctx.clearRect(0, 0, canvas.width, canvas.height);
+/** Outlines an element of the rebuilt page on the overlay canvas. */
+function outline(ctx: CanvasRenderingContext2D, doc: Document, el: Element | null): void {
+  if (!el) return;
+  const r = el.getBoundingClientRect();
+  const x = r.left + (doc.defaultView?.scrollX ?? 0);
+  const y = r.top + (doc.defaultView?.scrollY ?? 0);
   ctx.lineWidth = 3;
-  ctx.font = 'bold 13px system-ui, sans-serif';
-  for (const { selector, n } of els) {
-    let el: Element | null = null;
-    try {
-      el = doc.querySelector(selector);
-    } catch {
-      el = null;
-    }
-    if (!el) continue;
-    const r = el.getBoundingClientRect();
-    const x = r.left + (doc.defaultView?.scrollX ?? 0);
-    const y = r.top + (doc.defaultView?.scrollY ?? 0);
-    ctx.strokeStyle = color;
-    ctx.fillStyle = color + '33';
-    ctx.fillRect(x, y, r.width, r.height);
-    ctx.strokeRect(x, y, r.width, r.height);
-    if (n > 0) {
-      const label = fmtNum(n);
-      ctx.fillStyle = color;
-      ctx.fillRect(x, y - 18, ctx.measureText(label).width + 10, 18);
-      ctx.fillStyle = '#fff';
-      ctx.fillText(label, x + 5, y - 5);
-    }
-  }
+  ctx.strokeStyle = '#3b5bdb';
+  ctx.fillStyle = '#3b5bdb22';
+  ctx.fillRect(x, y, r.width, r.height);
+  ctx.strokeRect(x, y, r.width, r.height);
 }
 
-function HeatStage({ snap, heat, layer, hover }: { snap: Snapshot; heat: HeatmapResult | null; layer: Layer; hover: string | null }) {
+/**
+ * Heat without the page, for pages nobody recorded (or projects that keep
+ * replays off): click positions are page coordinates, so the heat keeps its
+ * shape on a blank page as wide as the device class. Element layers need
+ * the page to find their elements.
+ */
+function BlankStage({ heat, layer }: { heat: HeatmapResult; layer: Layer }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const [ref, stageWidth] = useWidth<HTMLDivElement>();
+  const grid = heat.grid || 10;
+  const width = Math.max(heat.viewport === 'mobile' ? 390 : heat.viewport === 'tablet' ? 820 : 1280, ...heat.points.map((p) => p.x + grid));
+  const height = Math.min(20000, Math.max(600, ...heat.points.map((p) => p.y + grid + 40)));
+  useEffect(() => {
+    const c = canvas.current;
+    if (!c) return;
+    c.width = width;
+    c.height = height;
+    if (layer === 'clicks') drawHeat(c, clickSpots(heat.points, grid));
+    else if (layer === 'scroll') drawScroll(c, heat.scroll);
+    else c.getContext('2d')?.clearRect(0, 0, width, height);
+  }, [heat, layer, width, height]);
+  const scale = stageWidth ? Math.min(1, stageWidth / width) : 1;
+  return (
+    <div ref={ref} class="stack">
+      {layer === 'rage' || layer === 'dead' ? <p class="small muted">Rage and dead clicks are placed on their elements, which needs a recording of the page; the ranking beside lists them.</p> : null}
+      <div class="heat-stage blank" data-testid="heat-blank">
+        <div style={{ width: `${width * scale}px`, height: `${height * scale}px`, position: 'relative' }}>
+          <div class="inner" style={{ transform: `scale(${scale})`, width: `${width}px`, height: `${height}px` }}>
+            <canvas ref={canvas} data-testid="heat-canvas" aria-label="Heatmap layer on a blank page" role="img" />
+          </div>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+type PlayerModule = typeof import('../replay/player');
+
+/**
+ * A recorded page rebuilt at full height, with a heat layer over it and an
+ * overlay for outlines; with onPick, clicking an element of the page picks
+ * it (by the selector the SDK records for clicks on it).
+ */
+export function HeatStage({
+  snap,
+  heat,
+  layer,
+  hover,
+  onDrawn,
+  onPick,
+}: {
+  snap: Snapshot;
+  heat: HeatmapResult | null;
+  layer: Layer;
+  hover: string | null;
+  onDrawn?: (d: Drawn) => void;
+  onPick?: (selector: string, el: Element) => void;
+}) {
   const host = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
+  const overlay = useRef<HTMLCanvasElement>(null);
+  const mod = useRef<PlayerModule | null>(null);
   const [page, setPage] = useState<RebuiltPage | null>(null);
   const [err, setErr] = useState<Error | null>(null);
+  const [picked, setPicked] = useState<{ el: Element; selector: string } | null>(null);
   const [stageRef, stageWidth] = useWidth<HTMLDivElement>();
 
   useEffect(() => {
@@ -342,7 +533,10 @@ function HeatStage({ snap, heat, layer, hover }: { snap: Snapshot; heat: Heatmap
     let built: RebuiltPage | null = null;
     setPage(null);
     import('../replay/player')
-      .then(({ rebuildPage }) => rebuildPage(host.current!, snap.events, snap.offset))
+      .then((m) => {
+        mod.current = m;
+        return m.rebuildPage(host.current!, snap.events, snap.offset);
+      })
       .then(
         (pg) => {
           built = pg;
@@ -359,27 +553,87 @@ function HeatStage({ snap, heat, layer, hover }: { snap: Snapshot; heat: Heatmap
 
   useEffect(() => {
     const c = canvas.current;
-    if (!c || !page || !heat) return;
+    if (!c || !page) return;
     c.width = page.width;
     c.height = page.height;
-    if (layer === 'clicks') drawClicks(c, heat.points, heat.grid || 10);
+    if (!heat) {
+      c.getContext('2d')?.clearRect(0, 0, c.width, c.height);
+      return;
+    }
+    let d: Drawn = { max: 0, missing: 0 };
+    if (layer === 'clicks') d.max = drawHeat(c, clickSpots(heat.points, heat.grid || 10));
     else if (layer === 'scroll') drawScroll(c, heat.scroll);
     else {
-      const key = layer === 'rage' ? 'rage_clicks' : 'dead_clicks';
-      drawBoxes(c, page.doc, heat.elements.filter((e) => e[key] > 0).map((e) => ({ selector: e.selector, n: e[key] })), layer === 'rage' ? '#c92a2a' : '#e67700');
+      const { spots, missing } = elementSpots(page.doc, heat.elements, layerCount[layer]);
+      d = { max: drawHeat(c, spots), missing };
     }
-    if (hover) drawBoxes(c, page.doc, [{ selector: hover, n: 0 }], '#3b5bdb', false);
-  }, [page, heat, layer, hover]);
+    onDrawn?.(d);
+  }, [page, heat, layer]);
+
+  useEffect(() => {
+    if (!onPick) setPicked(null);
+  }, [!onPick]);
+
+  useEffect(() => {
+    const c = overlay.current;
+    if (!c || !page) return;
+    c.width = page.width;
+    c.height = page.height;
+    const ctx = c.getContext('2d');
+    if (!ctx) return;
+    ctx.clearRect(0, 0, c.width, c.height);
+    if (hover) {
+      let el: Element | null = null;
+      try {
+        el = page.doc.querySelector(hover);
+      } catch {
+        el = null;
+      }
+      outline(ctx, page.doc, el);
+    }
+    if (picked) outline(ctx, page.doc, picked.el);
+  }, [page, hover, picked]);
 
   const scale = page && stageWidth ? Math.min(1, stageWidth / page.width) : 1;
+  const target = (e: MouseEvent): { el: Element; selector: string } | null => {
+    const c = overlay.current;
+    const m = mod.current;
+    if (!c || !page || !m) return null;
+    const r = c.getBoundingClientRect();
+    const hit = page.doc.elementFromPoint((e.clientX - r.left) / scale, (e.clientY - r.top) / scale);
+    if (!hit || hit === page.doc.body || hit === page.doc.documentElement) return null;
+    const el = m.clickTarget(hit);
+    return { el, selector: m.selectorFor(el) };
+  };
   return (
-    <div ref={stageRef}>
+    <div ref={stageRef} class="stack">
       {err ? <ErrorState error={err} /> : null}
-      <div class="heat-stage" data-testid="heat-stage">
+      {onPick ? (
+        <div class="small" aria-live="polite" data-testid="pick-hint">
+          {picked ? <code>{picked.selector}</code> : 'Point at an element of the page.'}
+        </div>
+      ) : null}
+      <div class={'heat-stage' + (onPick ? ' picking' : '')} data-testid="heat-stage">
         <div style={{ width: page ? `${page.width * scale}px` : '100%', height: page ? `${page.height * scale}px` : '300px', position: 'relative' }}>
           <div class="inner" style={{ transform: `scale(${scale})`, width: page ? `${page.width}px` : undefined }}>
             <div ref={host} />
             <canvas ref={canvas} data-testid="heat-canvas" aria-label="Heatmap layer" role="img" />
+            <canvas
+              ref={overlay}
+              class="overlay"
+              data-testid="pick-canvas"
+              aria-hidden="true"
+              onMouseMove={onPick ? (e) => setPicked(target(e)) : undefined}
+              onMouseLeave={onPick ? () => setPicked(null) : undefined}
+              onClick={
+                onPick
+                  ? (e) => {
+                      const t = target(e);
+                      if (t) onPick(t.selector, t.el);
+                    }
+                  : undefined
+              }
+            />
           </div>
         </div>
       </div>

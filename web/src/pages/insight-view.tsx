@@ -59,7 +59,8 @@ function TrendsView({ query, res, compact }: { query: TrendsQuery; res: TrendsRe
   const series = res.series.map((s) => {
     let label = s.breakdown_value !== undefined ? `${s.label} · ${s.breakdown_label ?? s.breakdown_value}` : s.label;
     if (s.compare === 'previous') label += ' (previous period)';
-    return { label, values: s.points.map((pt) => pt.v), dashed: s.compare === 'previous' };
+    // Unique persons or sessions do not add up over days: the engine's total does.
+    return { label, values: s.points.map((pt) => pt.v), dashed: s.compare === 'previous', total: s.total };
   });
   return (
     <div class="stack">

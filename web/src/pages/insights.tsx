@@ -5,7 +5,8 @@ import { fmtDate } from '../lib/format';
 import type { Breakdown, FunnelQuery, FunnelStep, InsightQuery, PathsQuery, RetentionQuery, Series, TrendsQuery } from '../lib/query';
 import { href, navigate, setParams, useLocation } from '../lib/router';
 import { useProject, useSession, useTitle } from '../lib/session';
-import { commonEvents, DateRange, Suggest } from '../ui/controls';
+import { DateRange, Suggest } from '../ui/controls';
+import { EventPicker, FilterBar, filterReady, useNamed, withRef, type Named } from '../ui/filters';
 import { Link } from '../ui/link';
 import { Empty, ErrorState, Loading } from '../ui/states';
 import { InsightResult } from './insight-view';
@@ -126,7 +127,11 @@ export function InsightBuilder({ id }: { id?: number }) {
 
   const q: InsightQuery = urlQ ?? (id ? (saved.data?.definition ?? defaultQuery('trends')) : defaultQuery('trends'));
   const setQ = (next: InsightQuery) => setParams({ q: JSON.stringify(next) });
-  const full = { ...q, date_from: range.from, date_to: range.to } as InsightQuery;
+  const actions = useNamed(p.id, 'actions');
+  const segments = useNamed(p.id, 'segments');
+  // Filters being typed stay in the URL but are not sent until complete.
+  const ready = (q.filters ?? []).filter(filterReady);
+  const full = { ...q, filters: ready.length ? ready : undefined, date_from: range.from, date_to: range.to } as InsightQuery;
   const debounced = useDebounced(JSON.stringify(full), 400);
 
   if (id && saved.loading && !saved.data) return <Loading />;
@@ -153,10 +158,13 @@ export function InsightBuilder({ id }: { id?: number }) {
         ))}
       </div>
       <div class="card">
-        {q.kind === 'trends' ? <TrendsEditor q={q} set={setQ} /> : null}
-        {q.kind === 'funnel' ? <FunnelEditor q={q} set={setQ} /> : null}
-        {q.kind === 'retention' ? <RetentionEditor q={q} set={setQ} /> : null}
+        {q.kind === 'trends' ? <TrendsEditor q={q} set={setQ} actions={actions} /> : null}
+        {q.kind === 'funnel' ? <FunnelEditor q={q} set={setQ} actions={actions} /> : null}
+        {q.kind === 'retention' ? <RetentionEditor q={q} set={setQ} actions={actions} /> : null}
         {q.kind === 'paths' ? <PathsEditor q={q} set={setQ} /> : null}
+      </div>
+      <div class="card">
+        <FilterBar pid={p.id} filters={q.filters ?? []} segments={segments} onChange={(f) => setQ({ ...q, filters: f.length ? f : undefined })} />
       </div>
       <div class="card" data-testid="insight-result">
         <InsightResult query={JSON.parse(debounced) as InsightQuery} />
@@ -180,7 +188,7 @@ const maths: [string, string][] = [
 
 const breakdownProps = ['path', 'url', 'host', 'referring_domain', 'browser', 'os', 'device_type', 'utm_source', 'utm_medium', 'utm_campaign', 'title'];
 
-function TrendsEditor({ q, set }: { q: TrendsQuery; set: (q: TrendsQuery) => void }) {
+function TrendsEditor({ q, set, actions }: { q: TrendsQuery; set: (q: TrendsQuery) => void; actions: Named[] }) {
   const upd = (i: number, s: Partial<Series>) => set({ ...q, series: q.series.map((x, j) => (j === i ? { ...x, ...s } : x)) });
   return (
     <div class="stack">
@@ -189,7 +197,13 @@ function TrendsEditor({ q, set }: { q: TrendsQuery; set: (q: TrendsQuery) => voi
         {q.series.map((s, i) => (
           <div class="row" key={i}>
             <strong aria-hidden="true">{String.fromCharCode(65 + i)}</strong>
-            <Suggest id={`series-${i}`} label={`Event of series ${String.fromCharCode(65 + i)}`} value={s.event ?? ''} options={commonEvents} onInput={(v) => upd(i, { event: v })} />
+            <EventPicker
+              id={`series-${i}`}
+              label={`Event of series ${String.fromCharCode(65 + i)}`}
+              value={s}
+              actions={actions}
+              onChange={(ref) => set({ ...q, series: q.series.map((x, j) => (j === i ? withRef(x, ref) : x)) })}
+            />
             <select aria-label="Aggregation" value={s.math ?? 'events'} onChange={(e) => upd(i, { math: (e.target as HTMLSelectElement).value })}>
               {maths.map(([v, l]) => (
                 <option key={v} value={v}>
@@ -270,7 +284,7 @@ function stepPath(s: FunnelStep): string {
   return w.value;
 }
 
-function FunnelEditor({ q, set }: { q: FunnelQuery; set: (q: FunnelQuery) => void }) {
+function FunnelEditor({ q, set, actions }: { q: FunnelQuery; set: (q: FunnelQuery) => void; actions: Named[] }) {
   const upd = (i: number, s: FunnelStep) => set({ ...q, steps: q.steps.map((x, j) => (j === i ? s : x)) });
   const move = (i: number, d: number) => {
     const steps = [...q.steps];
@@ -285,7 +299,7 @@ function FunnelEditor({ q, set }: { q: FunnelQuery; set: (q: FunnelQuery) => voi
         {q.steps.map((s, i) => (
           <div class="row" key={i} data-testid="funnel-step">
             <strong>{i + 1}.</strong>
-            <Suggest id={`step-${i}`} label={`Event of step ${i + 1}`} value={s.event ?? ''} options={commonEvents} onInput={(v) => upd(i, { ...s, event: v })} />
+            <EventPicker id={`step-${i}`} label={`Event of step ${i + 1}`} value={s} actions={actions} onChange={(ref) => upd(i, withRef(s, ref))} />
             <input
               aria-label={`Page path of step ${i + 1}`}
               placeholder="on any page (or /path)"
@@ -352,22 +366,22 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function RetentionEditor({ q, set }: { q: RetentionQuery; set: (q: RetentionQuery) => void }) {
+function RetentionEditor({ q, set, actions }: { q: RetentionQuery; set: (q: RetentionQuery) => void; actions: Named[] }) {
   return (
     <div class="row">
       <label>
         Cohort by first
-        <Suggest id="ret-start" label="Start event" value={q.start.event ?? ''} options={commonEvents} onInput={(v) => set({ ...q, start: { ...q.start, event: v } })} />
+        <EventPicker id="ret-start" label="Start event" value={q.start} actions={actions} onChange={(ref) => set({ ...q, start: withRef(q.start, ref) })} />
       </label>
       <label>
         Came back with
-        <Suggest
+        <EventPicker
           id="ret-return"
           label="Return event"
-          value={q.return?.event ?? ''}
+          value={q.return ?? {}}
           placeholder="the same event"
-          options={commonEvents}
-          onInput={(v) => set({ ...q, return: v ? { event: v } : undefined })}
+          actions={actions}
+          onChange={(ref) => set({ ...q, return: ref.action || ref.event ? ref : undefined })}
         />
       </label>
       <label>

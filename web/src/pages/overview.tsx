@@ -10,6 +10,7 @@ import { CopyButton, DateRange } from '../ui/controls';
 import { Link } from '../ui/link';
 import { Empty, ErrorState, Loading, Progress, Stat } from '../ui/states';
 import type { ProjectDetail } from './settings';
+import { AnomalyPanel } from './anomaly-panel';
 
 export function useRange(): { from: string; to: string; set: (from: string, to: string) => void } {
   const loc = useLocation();
@@ -182,6 +183,7 @@ function Dashboard() {
           )
         ) : null}
       </div>
+      <AnomalyPanel />
       <div class="grid cols-2">
         <Ranking title="Top pages" res={pages} unit="pageviews" link={(v) => href(`/p/${p.id}/heatmaps`, { url: v })} />
         <Ranking title="Top referrers" res={refs} unit="sessions" empty="(direct)" skip={ownHosts} />

@@ -5,6 +5,7 @@ import { runQuery, type SessionRow, type SessionsQuery, type SessionsResult } fr
 import { href, navigate, setParams, useLocation } from '../lib/router';
 import { useProject, useTitle } from '../lib/session';
 import { DateRange } from '../ui/controls';
+import { useNamed } from '../ui/filters';
 import { Link } from '../ui/link';
 import { Empty, ErrorState, Loading, Progress } from '../ui/states';
 import { useRange } from './overview';
@@ -32,7 +33,9 @@ export function SessionsPage() {
     replay: qp.get('replay') ?? '',
     min_duration: Number(qp.get('min_duration') ?? 0),
     order: qp.get('order') ?? 'start',
+    segment: Number(qp.get('segment') ?? 0),
   };
+  const segments = useNamed(p.id, 'segments');
   const [rows, setRows] = useState<SessionRow[]>([]);
   const [cursor, setCursor] = useState<string | undefined>();
   const [loading, setLoading] = useState(true);
@@ -49,6 +52,7 @@ export function SessionsPage() {
     has_replay: filters.replay === 'yes' ? true : filters.replay === 'no' ? false : undefined,
     min_duration: filters.min_duration || undefined,
     order_by: filters.order,
+    filters: filters.segment ? [{ type: 'segment', op: 'in', value: filters.segment }] : undefined,
     limit: 50,
     cursor: c,
   });
@@ -125,6 +129,18 @@ export function SessionsPage() {
             <option value="10">10 seconds</option>
             <option value="60">1 minute</option>
             <option value="300">5 minutes</option>
+          </select>
+        </label>
+        <label>
+          Persons in segment
+          <select value={String(filters.segment || '')} onChange={(e) => setParams({ segment: Number((e.target as HTMLSelectElement).value) || null })}>
+            <option value="">Anyone</option>
+            {segments.map((sg) => (
+              <option key={sg.id} value={String(sg.id)}>
+                {sg.name}
+              </option>
+            ))}
+            {filters.segment && !segments.some((sg) => sg.id === filters.segment) ? <option value={String(filters.segment)}>Segment #{filters.segment}</option> : null}
           </select>
         </label>
         <label>

@@ -158,24 +158,81 @@ export function findSnapshot(
   return null;
 }
 
-/** A short CSS selector for an element of a rebuilt page (for actions picked on a snapshot). */
+// The picker must name an element exactly as the SDK names the clicks on it
+// (sdk/src/dom.ts: interactive() and selector()), so that an action made by
+// picking matches the clicks already stored, and the heatmap's element
+// ranking (by stored selector) finds the element again on a rebuilt page.
+
+const interactiveTags = /^(A|BUTTON|INPUT|SELECT|TEXTAREA|LABEL|SUMMARY|OPTION)$/;
+const interactiveRoles = /^(button|link|checkbox|radio|switch|tab|menuitem\w*|option|combobox|slider|spinbutton|treeitem)$/;
+
+function isInteractive(el: Element): boolean {
+  return (
+    (interactiveTags.test(el.tagName) && (el.tagName !== 'A' || el.hasAttribute('href'))) ||
+    interactiveRoles.test(el.getAttribute('role') || '') ||
+    (el.tagName === 'A' && (el.getAttribute('target') === '_blank' || el.hasAttribute('download')))
+  );
+}
+
+/**
+ * The element a click on t is recorded against: the nearest interactive
+ * ancestor within a few levels, else the outermost ancestor still showing a
+ * pointer cursor, else t itself (the SDK's interactive(t, true)).
+ */
+export function clickTarget(t: Element): Element {
+  const body = t.ownerDocument.body;
+  let n: Element | null = t;
+  for (let i = 0; n && n !== body && i < 6; i++, n = n.parentElement) {
+    if (isInteractive(n)) return n;
+  }
+  const view = t.ownerDocument.defaultView;
+  let found: Element | null = null;
+  n = t;
+  for (let i = 0; view && n && n !== body && i < 6; i++, n = n.parentElement) {
+    if (view.getComputedStyle(n).cursor !== 'pointer') break;
+    found = n;
+  }
+  return found ?? t;
+}
+
+function classesOf(el: Element): string[] {
+  return (el.getAttribute('class') || '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 400)
+    .split(' ')
+    .filter((c) => c)
+    .slice(0, 10);
+}
+
+// Ids and classes that look generated make brittle selectors (the SDK's
+// stable()); rrweb's own state classes (":hover") never existed on the page.
+const stable = (s: string): boolean => !/\d{3}|[A-Za-z]+\d+[A-Za-z]+\d/.test(s) && s.length < 40 && !s.includes(':');
+
+function esc(s: string): string {
+  return typeof CSS !== 'undefined' && CSS.escape ? CSS.escape(s) : s;
+}
+
+/** The SDK's selector for el: the nearest stable id, then tag, data-testid or two classes, :nth-of-type where siblings share the tag. */
 export function selectorFor(el: Element): string {
+  const body = el.ownerDocument.body;
   const parts: string[] = [];
-  let cur: Element | null = el;
-  while (cur && cur.nodeType === 1 && cur.tagName.toLowerCase() !== 'html' && parts.length < 5) {
-    const tag = cur.tagName.toLowerCase();
-    if (cur.id && /^[A-Za-z][\w-]*$/.test(cur.id)) {
-      parts.unshift(`${tag}#${cur.id}`);
+  for (let n: Element | null = el; n && n !== body && n.tagName.toLowerCase() !== 'html' && parts.length < 8; n = n.parentElement) {
+    if (n.id && stable(n.id)) {
+      parts.unshift('#' + esc(n.id));
       break;
     }
-    const testid = cur.getAttribute('data-testid') ?? cur.getAttribute('data-sl-name');
-    if (testid) {
-      parts.unshift(`${tag}[${cur.hasAttribute('data-testid') ? 'data-testid' : 'data-sl-name'}="${testid.replace(/"/g, '\\"')}"]`);
-      break;
-    }
-    const cls = [...cur.classList].filter((c) => /^[A-Za-z][\w-]*$/.test(c) && !/^(active|hover|focus|open|selected)$/.test(c)).slice(0, 2);
-    parts.unshift(tag + cls.map((c) => '.' + c).join(''));
-    cur = cur.parentElement;
+    let p = n.tagName.toLowerCase();
+    const test = n.getAttribute('data-testid');
+    if (test) p += `[data-testid="${test.replace(/["\\]/g, '')}"]`;
+    else for (const c of classesOf(n).filter(stable).slice(0, 2)) p += '.' + esc(c);
+    let type = 1;
+    let same = false;
+    for (let s = n.previousElementSibling; s; s = s.previousElementSibling) if (s.tagName === n.tagName) type++;
+    same = type > 1;
+    for (let s = n.nextElementSibling; s && !same; s = s.nextElementSibling) same = s.tagName === n.tagName;
+    if (same) p += `:nth-of-type(${type})`;
+    parts.unshift(p);
   }
   return parts.join(' > ');
 }

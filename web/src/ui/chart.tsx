@@ -60,7 +60,7 @@ export function TimeChart({ times, series, kind = 'line', height = 260 }: { time
       <div class="chart" ref={target} role="img" aria-label={`Chart of ${series.map((s) => s.label).join(', ')}`} />
       <div class="legend">
         {series.map((s, i) => (
-          <span key={s.label + i}>
+          <span key={s.label + i} data-total={total(s)}>
             <i style={{ background: palette[i % palette.length] }} />
             {s.label} <span class="muted">({fmtNum(total(s))})</span>
           </span>
