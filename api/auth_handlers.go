@@ -58,8 +58,8 @@ func (a *authRoutes) register(mux *http.ServeMux) {
 	mux.Handle("DELETE /api/projects/{project_id}/invites/{invite_id}", s.projectHandler(meta.RoleAdmin, s.deleteInvite))
 
 	// Saved insights and dashboards (settings_objects.go).
-	s.registerObjects(mux, "insights", s.d.Meta.Insights)
-	s.registerObjects(mux, "dashboards", s.d.Meta.Dashboards)
+	s.registerObjects(mux, objectKind{name: "insights", coll: s.d.Meta.Insights})
+	s.registerObjects(mux, objectKind{name: "dashboards", coll: s.d.Meta.Dashboards})
 
 	// Events for the live view and the replay player (settings_events.go).
 	mux.Handle("GET /api/projects/{project_id}/events", s.projectHandler(meta.RoleViewer, s.recentEvents))

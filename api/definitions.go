@@ -48,88 +48,9 @@ func (d metaDefinitions) Segment(ctx context.Context, projectID, id int64) (quer
 // they are stored, so a query never meets a malformed one; a segment's
 // actions must exist.
 func (q *queryRoutes) registerDefinitions(mux *http.ServeMux) {
-	s := q.s
-	for _, kind := range []string{"actions", "segments"} {
-		coll := s.d.Meta.Actions
-		validate := q.validateAction
-		if kind == "segments" {
-			coll = s.d.Meta.Segments
-			validate = q.validateSegment
-		}
-		for _, base := range []string{"/api/projects/{project_id}/" + kind, "/api/" + kind} {
-			mux.Handle("GET "+base, s.projectHandler(meta.RoleViewer, func(w http.ResponseWriter, r *http.Request, p Principal) {
-				objs, err := coll().List(r.Context(), p.ProjectID)
-				if err != nil {
-					s.metaError(w, r, err)
-					return
-				}
-				out := make([]objectJSON, 0, len(objs))
-				for _, o := range objs {
-					out = append(out, toObjectJSON(o))
-				}
-				WriteJSON(w, http.StatusOK, map[string]any{kind: out})
-			}))
-			mux.Handle("POST "+base, s.projectHandler(meta.RoleMember, func(w http.ResponseWriter, r *http.Request, p Principal) {
-				var req objectRequest
-				if !decodeJSON(w, r, &req) {
-					return
-				}
-				if !validate(w, r, p.ProjectID, req.Definition) {
-					return
-				}
-				o, err := coll().Create(r.Context(), meta.Object{ProjectID: p.ProjectID, Name: req.Name, Description: req.Description,
-					Definition: req.Definition, CreatedBy: p.UserID()})
-				if err != nil {
-					s.metaError(w, r, err)
-					return
-				}
-				WriteJSON(w, http.StatusCreated, toObjectJSON(o))
-			}))
-			mux.Handle("GET "+base+"/{id}", s.projectHandler(meta.RoleViewer, func(w http.ResponseWriter, r *http.Request, p Principal) {
-				id, ok := pathID(w, r, "id")
-				if !ok {
-					return
-				}
-				o, err := coll().Get(r.Context(), p.ProjectID, id)
-				if err != nil {
-					s.metaError(w, r, err)
-					return
-				}
-				WriteJSON(w, http.StatusOK, toObjectJSON(o))
-			}))
-			mux.Handle("PUT "+base+"/{id}", s.projectHandler(meta.RoleMember, func(w http.ResponseWriter, r *http.Request, p Principal) {
-				id, ok := pathID(w, r, "id")
-				if !ok {
-					return
-				}
-				var req objectRequest
-				if !decodeJSON(w, r, &req) {
-					return
-				}
-				if !validate(w, r, p.ProjectID, req.Definition) {
-					return
-				}
-				o, err := coll().Update(r.Context(), meta.Object{ID: id, ProjectID: p.ProjectID, Name: req.Name,
-					Description: req.Description, Definition: req.Definition})
-				if err != nil {
-					s.metaError(w, r, err)
-					return
-				}
-				WriteJSON(w, http.StatusOK, toObjectJSON(o))
-			}))
-			mux.Handle("DELETE "+base+"/{id}", s.projectHandler(meta.RoleMember, func(w http.ResponseWriter, r *http.Request, p Principal) {
-				id, ok := pathID(w, r, "id")
-				if !ok {
-					return
-				}
-				if err := coll().Delete(r.Context(), p.ProjectID, id); err != nil {
-					s.metaError(w, r, err)
-					return
-				}
-				w.WriteHeader(http.StatusNoContent)
-			}))
-		}
-	}
+	m := q.s.d.Meta
+	q.s.registerObjects(mux, objectKind{name: "actions", coll: m.Actions, validate: q.validateAction, apiKeyRoutes: true})
+	q.s.registerObjects(mux, objectKind{name: "segments", coll: m.Segments, validate: q.validateSegment, apiKeyRoutes: true})
 }
 
 func definitionError(w http.ResponseWriter, err error) {
