@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/sightline-analytics/sightline"
@@ -32,8 +33,9 @@ default: DuckDB in the data directory) and --meta DSN (postgres://user@host/db;
 default: SQLite in the data directory): see docs/deploy.md.
 
 Environment: SIGHTLINE_ADDR, SIGHTLINE_DATA, SIGHTLINE_ADMIN_KEY,
-SIGHTLINE_STORE and SIGHTLINE_META set the defaults of --addr, --data,
---admin-key, --store and --meta.
+SIGHTLINE_STORE, SIGHTLINE_META and SIGHTLINE_TRUST_PROXY (true or false) set
+the defaults of --addr, --data, --admin-key, --store, --meta and
+--trust-proxy.
 `
 
 func main() {
@@ -94,7 +96,8 @@ func (f *serverFlags) register(fs *flag.FlagSet, defaultData string) {
 	fs.StringVar(&f.data, "data", env("SIGHTLINE_DATA", defaultData), "data directory")
 	fs.StringVar(&f.adminKey, "admin-key", env("SIGHTLINE_ADMIN_KEY", ""), "master API key (creates projects, queries any project)")
 	fs.StringVar(&f.logLevel, "log-level", env("SIGHTLINE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
-	fs.BoolVar(&f.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For")
+	trust, _ := strconv.ParseBool(env("SIGHTLINE_TRUST_PROXY", "false"))
+	fs.BoolVar(&f.trustProxy, "trust-proxy", trust, "behind a reverse proxy you control: take client addresses, scheme and host from its forwarding headers")
 	fs.StringVar(&f.store, "store", env("SIGHTLINE_STORE", ""), "event store DSN: clickhouse://host:9000/db[?cluster=NAME] (default: DuckDB in the data directory)")
 	fs.StringVar(&f.meta, "meta", env("SIGHTLINE_META", ""), "metadata store DSN: postgres://user@host:5432/db (default: SQLite in the data directory)")
 }
@@ -103,6 +106,11 @@ func (f *serverFlags) config(stderr io.Writer) (sightline.Config, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return sightline.Config{}, fmt.Errorf("--log-level: %w", err)
+	}
+	if v := os.Getenv("SIGHTLINE_TRUST_PROXY"); v != "" {
+		if _, err := strconv.ParseBool(v); err != nil {
+			return sightline.Config{}, fmt.Errorf("SIGHTLINE_TRUST_PROXY=%q: want true or false", v)
+		}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	slog.SetDefault(log)
