@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -55,7 +54,7 @@ type writer struct {
 	keep   []int
 	micros []int64
 	gaps   []gap
-	ident  []identRow
+	ident  []store.IdentityFact
 	cols   columns
 
 	// beforeCheckpoint, when set by a test, runs after the events are
@@ -146,7 +145,7 @@ func (w *writer) prepare(events []event.Event) {
 		w.seen[k] = struct{}{}
 		w.keep = append(w.keep, i)
 		w.micros = append(w.micros, ts.UnixMicro())
-		if r, ok := identityOf(e, ts); ok {
+		if r, ok := store.IdentityFactOf(e, ts); ok {
 			w.ident = append(w.ident, r)
 		}
 	}
@@ -553,21 +552,8 @@ func unquote(lit string) (string, bool) {
 	return out, true
 }
 
-// clean replaces invalid UTF-8 and NUL bytes with U+FFFD, as store/duckdb
-// does, so that both stores hold the same text.
-func clean(s string) string {
-	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
-		return s
-	}
-	b := make([]byte, 0, len(s)+8)
-	for _, r := range s {
-		if r == 0 {
-			r = utf8.RuneError
-		}
-		b = utf8.AppendRune(b, r)
-	}
-	return string(b)
-}
+// clean is text as every store keeps it (store.Clean).
+func clean(s string) string { return store.Clean(s) }
 
 // Timestamps outside these years are treated as missing (as in
 // store/duckdb).

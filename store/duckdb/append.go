@@ -6,7 +6,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -143,7 +142,7 @@ type writer struct {
 	vals   []driver.Value
 	micros []int64
 	gaps   []gap
-	ident  []identRow
+	ident  []store.IdentityFact
 	strs   []byte
 
 	// beforeCommit, when set by a test, runs just before COMMIT; an error
@@ -279,7 +278,7 @@ func (w *writer) prepare(events []event.Event) {
 		w.seen[k] = struct{}{}
 		w.keep = append(w.keep, i)
 		w.micros = append(w.micros, ts.UnixMicro())
-		if r, ok := identityOf(e, ts); ok {
+		if r, ok := store.IdentityFactOf(e, ts); ok {
 			w.ident = append(w.ident, r)
 		}
 	}
@@ -401,7 +400,7 @@ func packStrings(b []byte, e *event.Event) []byte {
 	}
 	b = b[:start]
 	for _, s := range fields {
-		b = appendClean(b, s)
+		b = store.AppendClean(b, s)
 		b = append(b, 0)
 	}
 	return b
@@ -409,32 +408,10 @@ func packStrings(b []byte, e *event.Event) []byte {
 
 var nul = []byte{0}
 
-// clean replaces invalid UTF-8 (which DuckDB would turn into NULL, failing
-// the NOT NULL columns and with them the whole batch) and NUL bytes (the
-// field separator of packStrings) with U+FFFD.
-func clean(s string) string {
-	if isClean(s) {
-		return s
-	}
-	return string(appendClean(nil, s))
-}
-
-func isClean(s string) bool {
-	return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s)
-}
-
-func appendClean(b []byte, s string) []byte {
-	if isClean(s) {
-		return append(b, s...)
-	}
-	for _, r := range s { // ranging yields utf8.RuneError for invalid bytes
-		if r == 0 {
-			r = utf8.RuneError
-		}
-		b = utf8.AppendRune(b, r)
-	}
-	return b
-}
+// clean is text as every store keeps it (store.Clean): invalid UTF-8
+// would become NULL in DuckDB, failing the batch's NOT NULL columns, and
+// NUL separates packStrings' fields.
+func clean(s string) string { return store.Clean(s) }
 
 // Timestamps outside these years are treated as missing: they would either
 // overflow DuckDB's range or stretch the deduplication range over the table.
@@ -569,61 +546,4 @@ func (w *writer) findStored(ctx context.Context, events []event.Event) (map[uuid
 
 func tsLiteral(micros int64) string {
 	return "TIMESTAMPTZ " + quoteLiteral(time.UnixMicro(micros).UTC().Format("2006-01-02 15:04:05.999999+00"))
-}
-
-// identRow is what identity processing needs of one event: an $identify, or
-// an event carrying $set / $set_once.
-type identRow struct {
-	uuid     string
-	project  int64
-	distinct string
-	anon     string // event.IdentifyAnonID of an $identify
-	identify bool
-	set      map[string]json.RawMessage
-	setOnce  map[string]json.RawMessage
-	ts       time.Time
-}
-
-var setMarker = []byte(`"$set`)
-
-// identityOf extracts identity facts from an event. The properties are
-// looked at only for $identify and for events whose raw JSON mentions "$set,
-// which keeps the common path free of JSON parsing. An $identify by a
-// placeholder id ("undefined", "null", …; see event.IllegalDistinctID) is
-// ignored: merging on it would join unrelated visitors.
-func identityOf(e *event.Event, ts time.Time) (identRow, bool) {
-	identify := e.Event == event.Identify && !event.IllegalDistinctID(e.DistinctID)
-	if !identify && !bytes.Contains(e.Properties, setMarker) {
-		return identRow{}, false
-	}
-	set, setOnce := event.PersonProps(e)
-	r := identRow{
-		uuid:     clean(e.UUID),
-		project:  e.ProjectID,
-		distinct: clean(e.DistinctID),
-		identify: identify,
-		set:      jsonObject(set),
-		setOnce:  jsonObject(setOnce),
-		ts:       ts,
-	}
-	if identify {
-		r.anon = clean(event.IdentifyAnonID(e))
-	}
-	if r.distinct == "" || (!identify && r.set == nil && r.setOnce == nil) {
-		return identRow{}, false
-	}
-	return r, true
-}
-
-// jsonObject decodes a JSON object's members, or returns nil for anything
-// else (absent, not an object, malformed, empty).
-func jsonObject(raw json.RawMessage) map[string]json.RawMessage {
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil
-	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil || len(m) == 0 {
-		return nil
-	}
-	return m
 }
