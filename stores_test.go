@@ -69,9 +69,13 @@ func scaleEnv(t *testing.T, clusterVar string) (storeDSN, metaDSN string) {
 	return storeDSN, u.String()
 }
 
-func startNode(t *testing.T, storeDSN, metaDSN string) *sightline.App {
+// startNode starts a node on the shared stores; replayDir, when set, is the
+// replay directory the nodes share (default: the node's own data
+// directory).
+func startNode(t *testing.T, storeDSN, metaDSN, replayDir string) *sightline.App {
 	t.Helper()
-	app, err := sightline.New(sightline.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminKey: "admin-secret", Store: storeDSN, Meta: metaDSN})
+	app, err := sightline.New(sightline.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminKey: "admin-secret", Store: storeDSN, Meta: metaDSN,
+		ReplayDir: replayDir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,12 +140,14 @@ func total(t *testing.T, app *sightline.App, p project, series string) float64 {
 }
 
 // TestTwoNodes: two Sightline nodes, each with its own spool, on the same
-// ClickHouse cluster and PostgreSQL: what one captures the other queries,
-// and an action saved on one applies to queries on the other.
+// ClickHouse cluster and PostgreSQL and a shared replay directory: what one
+// captures the other queries, lists (live events, a session's events) and
+// replays, and an action saved on one applies to queries on the other.
 func TestTwoNodes(t *testing.T) {
 	storeDSN, metaDSN := scaleEnv(t, "SIGHTLINE_TEST_CLICKHOUSE_CLUSTER")
-	a := startNode(t, storeDSN, metaDSN)
-	b := startNode(t, storeDSN, metaDSN)
+	replays := t.TempDir()
+	a := startNode(t, storeDSN, metaDSN, replays)
+	b := startNode(t, storeDSN, metaDSN, replays)
 	ctx := context.Background()
 	p := createProject(t, a)
 
@@ -154,8 +160,48 @@ func TestTwoNodes(t *testing.T) {
 	if got := total(t, b, p, `{"event":"$pageview"}`); got != 40 {
 		t.Fatalf("node B sees %v pageviews captured on node A, want 40", got)
 	}
+	// The live view and a session's event list on node B (the events
+	// route compiles to ClickHouse through the query engine).
+	status, body := call{"GET", fmt.Sprintf("/api/projects/%d/events?limit=5", p.ID), p.APIKey, ""}.do(t, b)
+	if status != 200 || strings.Count(body, `"uuid"`) != 5 || !strings.Contains(body, `"event":"$click"`) {
+		t.Fatalf("live events on node B: %d %s", status, body)
+	}
+	status, body = call{"GET", fmt.Sprintf("/api/projects/%d/events?session_id=s3&event=%%24pageview", p.ID), p.APIKey, ""}.do(t, b)
+	var listed struct {
+		Events []struct {
+			UUID      string    `json:"uuid"`
+			SessionID string    `json:"session_id"`
+			Timestamp time.Time `json:"timestamp"`
+		} `json:"events"`
+	}
+	if status != 200 || json.Unmarshal([]byte(body), &listed) != nil || len(listed.Events) != 6 {
+		t.Fatalf("session s3's pageviews on node B (want 6 of the 40): %d %s", status, body)
+	}
+	for i, e := range listed.Events {
+		if e.SessionID != "s3" || i > 0 && e.Timestamp.Before(listed.Events[i-1].Timestamp) {
+			t.Fatalf("session events out of order or from another session: %s", body)
+		}
+	}
 
-	status, body := call{"POST", "/api/actions", p.APIKey, `{"name":"Buy clicks","definition":{"steps":[{"event":"$click","text":"Buy","text_match":"contains"}]}}`}.do(t, b)
+	// A replay recorded through node A plays on node B.
+	chunk := `[{"type":4,"data":{"href":"https://shop.example/p/1","width":1280,"height":720},"timestamp":1767225600000},` +
+		`{"type":3,"data":{"source":2,"type":2,"id":7},"timestamp":1767225601000}]`
+	status, body = call{"POST", "/api/replay?token=" + p.Token + "&session_id=s3&window_id=w1&seq=0", "", chunk}.do(t, a)
+	if status != 200 || !strings.Contains(body, `"created":true`) {
+		t.Fatalf("record a replay chunk on node A: %d %s", status, body)
+	}
+	status, body = call{"GET", "/api/replay/s3", p.APIKey, ""}.do(t, b)
+	if status != 200 || !strings.Contains(body, `"window_id":"w1"`) || !strings.Contains(body, `"id":7`) {
+		t.Fatalf("node B plays the replay recorded on node A: %d %s", status, body)
+	}
+	// Without the shared directory, a node has the index row but not the
+	// recording: the check above is about the directory.
+	c := startNode(t, storeDSN, metaDSN, "")
+	if status, body := (call{"GET", "/api/replay/s3", p.APIKey, ""}).do(t, c); status != 404 {
+		t.Fatalf("a node with its own replay directory: %d %s, want 404", status, body)
+	}
+
+	status, body = call{"POST", "/api/actions", p.APIKey, `{"name":"Buy clicks","definition":{"steps":[{"event":"$click","text":"Buy","text_match":"contains"}]}}`}.do(t, b)
 	var action struct {
 		ID int64 `json:"id"`
 	}
@@ -192,7 +238,7 @@ func TestShardDownDuringIngest(t *testing.T) {
 			t.Fatalf("services.sh %s 3: %v\n%s", cmd, err, out)
 		}
 	}
-	a := startNode(t, storeDSN, metaDSN)
+	a := startNode(t, storeDSN, metaDSN, "")
 	p := createProject(t, a)
 	ctx := context.Background()
 	capture(t, a, p, "$pageview", 0, 100, "")

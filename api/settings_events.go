@@ -1,118 +1,61 @@
 package api
 
 import (
-	"database/sql"
-	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
-	"strings"
-	"time"
+
+	"github.com/sightline-analytics/sightline/query"
 )
 
-// eventJSON is one stored event as the live view and the replay player's
-// event list show it.
-type eventJSON struct {
-	UUID       string          `json:"uuid"`
-	Event      string          `json:"event"`
-	DistinctID string          `json:"distinct_id"`
-	SessionID  string          `json:"session_id"`
-	Timestamp  time.Time       `json:"timestamp"`
-	ReceivedAt time.Time       `json:"received_at"`
-	URL        string          `json:"url"`
-	Path       string          `json:"path"`
-	Title      string          `json:"title,omitempty"`
-	Selector   string          `json:"selector,omitempty"`
-	X          float64         `json:"x,omitempty"`
-	Y          float64         `json:"y,omitempty"`
-	Browser    string          `json:"browser,omitempty"`
-	OS         string          `json:"os,omitempty"`
-	DeviceType string          `json:"device_type,omitempty"`
-	Rage       bool            `json:"rage,omitempty"`
-	Dead       bool            `json:"dead,omitempty"`
-	ErrorClick bool            `json:"error_click,omitempty"`
-	Properties json.RawMessage `json:"properties,omitempty"`
-}
+// eventLists runs the event-list kinds for this handler. The lists are
+// polled and change with every append, so they skip the result cache.
+var eventLists = query.New(query.Options{CacheEntries: -1})
 
-const maxEventsListed = 5000
-
-// GET /api/projects/{project_id}/events lists stored events:
+// GET /api/projects/{project_id}/events lists stored events through the
+// query engine (kinds session_events and live_events, which compile to the
+// event store's dialect):
 //
-//   - ?session_id=S: one session's events in time order (the replay
+//   - ?session_id=S: one session's events in event order (the replay
 //     player's event list and timeline markers), up to 5,000;
 //   - otherwise the latest arrivals, newest first (the live view), with
 //     ?after=<RFC 3339 time> to get only what arrived since the last poll,
 //     and ?limit= (default 100).
+//
+// ?event=NAME keeps one event name. Each event carries the person its
+// distinct id resolves to.
 func (s *Server) recentEvents(w http.ResponseWriter, r *http.Request, p Principal) {
 	if s.d.Events == nil {
 		WriteError(w, http.StatusServiceUnavailable, "no event store configured")
 		return
 	}
-	q := r.URL.Query()
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxEventsListed {
+	v := r.URL.Query()
+	limit := 0
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > query.MaxEventsListed {
 			WriteJSON(w, http.StatusBadRequest, Error{Error: "limit must be between 1 and 5000", Field: "limit"})
 			return
 		}
 		limit = n
 	}
-	var (
-		where = []string{"project_id = ?"}
-		args  = []any{p.ProjectID}
-		order = "received_at DESC, uuid DESC"
-	)
-	if sid := q.Get("session_id"); sid != "" {
-		where = append(where, "session_id = ?")
-		args = append(args, sid)
-		order = `"timestamp", uuid`
-		if q.Get("limit") == "" {
-			limit = maxEventsListed
-		}
+	var q query.Query
+	if sid := v.Get("session_id"); sid != "" {
+		q = &query.SessionEvents{SessionID: sid, Event: v.Get("event"), Limit: limit}
+	} else {
+		q = &query.LiveEvents{After: v.Get("after"), Event: v.Get("event"), Limit: limit}
 	}
-	if v := q.Get("after"); v != "" {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			WriteJSON(w, http.StatusBadRequest, Error{Error: "after must be an RFC 3339 time", Field: "after"})
-			return
-		}
-		where = append(where, "received_at > ?")
-		args = append(args, t)
-	}
-	if v := q.Get("event"); v != "" {
-		where = append(where, "event = ?")
-		args = append(args, v)
-	}
-	args = append(args, limit)
-	rows, err := s.d.Events.Query(r.Context(), `SELECT uuid, event, distinct_id, session_id, "timestamp", received_at,
-		url, path, title, selector, x, y, browser, os, device_type, rage, dead, error_click, CAST(properties AS VARCHAR)
-		FROM events WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
+	res, err := eventLists.Run(r.Context(), query.Request{ProjectID: p.ProjectID, DB: s.d.Events, Query: q, NoCache: true})
 	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	defer rows.Close()
-	out := []eventJSON{}
-	for rows.Next() {
-		var (
-			e     eventJSON
-			props sql.NullString
-		)
-		if err := rows.Scan(&e.UUID, &e.Event, &e.DistinctID, &e.SessionID, &e.Timestamp, &e.ReceivedAt,
-			&e.URL, &e.Path, &e.Title, &e.Selector, &e.X, &e.Y, &e.Browser, &e.OS, &e.DeviceType,
-			&e.Rage, &e.Dead, &e.ErrorClick, &props); err != nil {
+		switch field, ok := query.ErrorField(err); {
+		case ok:
+			WriteJSON(w, http.StatusBadRequest, Error{Error: err.Error(), Field: field})
+		case errors.Is(err, query.ErrTimeout):
+			WriteError(w, http.StatusGatewayTimeout, err.Error())
+		default:
 			s.internal(w, r, err)
-			return
 		}
-		e.Timestamp, e.ReceivedAt = e.Timestamp.UTC(), e.ReceivedAt.UTC()
-		if props.Valid && props.String != "" && props.String != "{}" && json.Valid([]byte(props.String)) {
-			e.Properties = json.RawMessage(props.String)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		s.internal(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"events": out})
+	WriteJSON(w, http.StatusOK, res)
 }

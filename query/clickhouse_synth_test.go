@@ -75,6 +75,15 @@ func TestClickHouseSynth(t *testing.T) {
 		"retention":          `{"kind": "retention", ` + rng + `, "start": {"event": "$pageview"}, "period": "day", "periods": 7}`,
 		"paths":              `{"kind": "paths", ` + rng + `, "start_point": "/", "depth": 4}`,
 		"paths_events":       `{"kind": "paths", ` + rng + `, "path_type": "event", "depth": 3}`,
+		// Drill-downs page through busy steps: the order (step time, then
+		// id) and each actor's session must agree too.
+		"funnel_actors_dropped":   `{"kind": "funnel_actors", ` + rng + `, "window_seconds": 86400, "steps": [` + product + `, {"event": "add_to_cart"}, {"event": "purchase"}], "step": 2, "status": "dropped", "offset": 20, "limit": 50}`,
+		"funnel_actors_breakdown": `{"kind": "funnel_actors", ` + rng + `, "window_seconds": 3600, "steps": [{"event": "$pageview"}, {"event": "add_to_cart"}, {"event": "checkout_started"}], "breakdown": {"prop": "browser", "limit": 3}, "breakdown_value": "$other", "step": 2, "status": "converted"}`,
+		"funnel_actors_unordered": `{"kind": "funnel_actors", ` + rng + `, "window_seconds": 86400, "order": "unordered", "steps": [{"event": "add_to_cart"}, {"event": "purchase"}], "step": 2, "status": "converted", "limit": 500}`,
+		"funnel_actors_strict":    `{"kind": "funnel_actors", ` + rng + `, "window_seconds": 86400, "order": "strict", "count_by": "session", "steps": [{"event": "$pageview"}, {"event": "$pageview"}], "step": 1, "status": "converted", "limit": 100}`,
+		"heatmap_rage":            `{"kind": "heatmap", ` + rng + `, "url": "/product/*", "layer": "rage"}`,
+		"heatmap_dead_mobile":     `{"kind": "heatmap", ` + rng + `, "url": "/*", "layer": "dead", "viewport": "mobile"}`,
+		"trends_action_inline":    `{"kind": "trends", ` + rng + `, "interval": "day", "series": [{"action_def": {"steps": [{"event": "$click", "text": "add", "text_match": "contains"}, {"event": "$pageview", "url": "/product/*", "url_match": "pattern"}]}, "math": "persons"}]}`,
 	}
 	now := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
 	eng := query.New(query.Options{Now: func() time.Time { return now }, CacheEntries: -1})

@@ -332,6 +332,12 @@ func (c *compiler) eventMatch(r EventRef) (string, error) {
 			return "", err
 		}
 		parts = append(parts, p)
+	} else if r.ActionDef != nil {
+		p, err := c.actionPred(&Action{ActionDefinition: *r.ActionDef})
+		if err != nil {
+			return "", fieldErr(err, "action_def")
+		}
+		parts = append(parts, p)
 	} else {
 		parts = append(parts, "e.event = "+c.p(r.Event))
 	}
@@ -345,6 +351,9 @@ func (c *compiler) eventMatch(r EventRef) (string, error) {
 	return and(parts...), nil
 }
 
+// inlineActionLabel names an unsaved (inline) action in results.
+const inlineActionLabel = "Unsaved action"
+
 // eventLabel names an event reference for results.
 func (c *compiler) eventLabel(r EventRef) string {
 	if r.Action != 0 {
@@ -352,6 +361,9 @@ func (c *compiler) eventLabel(r EventRef) string {
 			return a.Name
 		}
 		return fmt.Sprintf("action %d", r.Action)
+	}
+	if r.ActionDef != nil {
+		return inlineActionLabel
 	}
 	return r.Event
 }

@@ -57,12 +57,22 @@ func ParseActionDefinition(data []byte) (ActionDefinition, error) {
 // Validate checks the definition; errors are *Error with field paths.
 func (d *ActionDefinition) Validate() error {
 	v := &validator{}
+	v.actionDef("", d)
+	if v.err != nil {
+		return v.err
+	}
+	return nil
+}
+
+// actionDef validates an action definition at path: a saved one (path
+// "") or one given inline in a query's event reference.
+func (v *validator) actionDef(path string, d *ActionDefinition) {
 	if len(d.Steps) == 0 || len(d.Steps) > 50 {
-		v.fail("steps", "an action has 1 to 50 steps")
+		v.fail(join(path, "steps"), "an action has 1 to 50 steps")
 	}
 	for i := range d.Steps {
 		s := &d.Steps[i]
-		p := index("steps", i)
+		p := index(join(path, "steps"), i)
 		if s.Event == "" && s.Selector == "" && s.Text == "" && s.Href == "" && s.URL == "" && len(s.Where) == 0 {
 			v.fail(p, "a step needs at least one condition (event, selector, text, href, url or where)")
 		}
@@ -104,10 +114,6 @@ func (d *ActionDefinition) Validate() error {
 		}
 		v.filters(join(p, "where"), s.Where, false)
 	}
-	if v.err != nil {
-		return v.err
-	}
-	return nil
 }
 
 // Segment is a saved behavioral definition of a group of persons.
@@ -296,6 +302,16 @@ func (w *refWalker) ref(path string, r *EventRef) {
 	w.filters(join(path, "where"), r.Where)
 }
 
+func (w *refWalker) funnel(q *Funnel, breakdown func(string, *Breakdown)) {
+	for i := range q.Steps {
+		w.ref(index("steps", i), &q.Steps[i].EventRef)
+	}
+	for i := range q.Exclusions {
+		w.ref(index("exclusions", i), &q.Exclusions[i].EventRef)
+	}
+	breakdown("breakdown", q.Breakdown)
+}
+
 func (w *refWalker) filters(path string, fs []Filter) {
 	for i, f := range fs {
 		if f.Type == "segment" {
@@ -340,13 +356,9 @@ func loadDefs(ctx context.Context, src Definitions, project int64, q Query) (*de
 		}
 		breakdown("breakdown", q.Breakdown)
 	case *Funnel:
-		for i := range q.Steps {
-			w.ref(index("steps", i), &q.Steps[i].EventRef)
-		}
-		for i := range q.Exclusions {
-			w.ref(index("exclusions", i), &q.Exclusions[i].EventRef)
-		}
-		breakdown("breakdown", q.Breakdown)
+		w.funnel(q, breakdown)
+	case *FunnelActors:
+		w.funnel(&q.Funnel, breakdown)
 	case *Retention:
 		w.ref("start", &q.Start)
 		if q.Return != nil {

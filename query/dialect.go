@@ -34,6 +34,9 @@ type Dialect interface {
 	// person's properties as pp.properties.
 	eventsFrom(c *compiler, person, props bool) string
 	personID() string
+	// personJoin joins src, a subquery of events aliased e, to the persons
+	// of its distinct ids, so that personID() resolves over it.
+	personJoin(c *compiler, src string) string
 
 	jsonString(doc, key string) string
 	// scrollDepth is a $pageleave's $max_scroll_pct as a number (events as e).

@@ -38,7 +38,8 @@ import (
 //
 // Event keys: url (sets host and path too), path, host, selector, chain
 // (elements chain), x, y, viewport_width, document_width, document_height,
-// device_type, browser, os, title, rage, dead, error (booleans), anon
+// device_type, browser, os, title, rage, dead, error (booleans), received
+// (the receive time; default: the timestamp), anon
 // ($anon_distinct_id of an $identify), set.K=V ($set of a person
 // property); any other key is an event property (numbers stay numbers).
 // Values may be quoted ("…" or '…') to hold spaces or double quotes. Events on the same timestamp
@@ -302,6 +303,10 @@ func parseEventLine(t *testing.T, path string, line int, text string, n int) eve
 			props["$anon_distinct_id"] = v
 		case "uuid":
 			e.UUID = v
+		case "received":
+			if e.ReceivedAt, err = time.Parse(time.RFC3339Nano, v); err != nil {
+				t.Fatalf("%s:%d: received: %v", path, line, err)
+			}
 		default:
 			var val any = v
 			if numErr == nil {

@@ -110,7 +110,31 @@ type exclPlan struct{ from, to int } // 0-based step indexes
 
 const allValue = "$all"
 
+// funnelCore is a funnel compiled up to each entity's best attempt: the
+// statement so far, its plan, and best, the CTE of the best attempts with
+// columns entity, bd, level, t0…t{n-1} and sid (see funnelPlan). The
+// funnel's statistics and its drill-down (funnel_actors) both read best,
+// so their counts agree.
+type funnelCore struct {
+	st   stmt
+	p    *funnelPlan
+	best string
+	// segNames names the segments of a segment breakdown by id.
+	segNames map[string]string
+}
+
 func (c *compiler) funnel(q *Funnel) (*compiled, error) {
+	core, err := c.funnelCore(q, q.Breakdown != nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.funnelStats(q, core)
+}
+
+// funnelCore compiles q up to the best attempts. With overall (and a
+// breakdown), best also holds the overall funnel's best attempts under the
+// breakdown value allValue.
+func (c *compiler) funnelCore(q *Funnel, overall bool) (*funnelCore, error) {
 	d := c.d
 	sp := c.sp
 	n := len(q.Steps)
@@ -204,7 +228,7 @@ func (c *compiler) funnel(q *Funnel) (*compiled, error) {
 		}
 		best = st.withMaterialized("best_seg", "SELECT "+strings.Join(bcols, ", ")+" FROM "+best+" AS b JOIN "+mem+" AS members ON members.person_id = b.pid")
 	}
-	if bd != nil {
+	if bd != nil && overall {
 		// The overall funnel counts each entity once across values.
 		all := d.funnelBest(c, &st, att, p, "best_overall", false)
 		bcols := []string{"entity", "'" + allValue + "' AS bd", "sid", "level"}
@@ -215,6 +239,16 @@ func (c *compiler) funnel(q *Funnel) (*compiled, error) {
 		bcols2[1] = "bd"
 		best = st.withMaterialized("best_all", "SELECT "+strings.Join(bcols2, ", ")+" FROM "+best+" AS b UNION ALL SELECT "+strings.Join(bcols, ", ")+" FROM "+all+" AS b")
 	}
+	return &funnelCore{st: st, p: p, best: best, segNames: segNames}, nil
+}
+
+// funnelStats reads the funnel's result from its best attempts.
+func (c *compiler) funnelStats(q *Funnel, core *funnelCore) (*compiled, error) {
+	d := c.d
+	sp := c.sp
+	n := len(q.Steps)
+	bd := q.Breakdown
+	st, best, segNames := core.st, core.best, core.segNames
 
 	// Output rows: kind S (step stats), H (histogram), P (samples).
 	nullS, nullX := d.nullOf("VARCHAR"), d.nullOf("DOUBLE")
@@ -290,19 +324,7 @@ func (c *compiler) funnel(q *Funnel) (*compiled, error) {
 		}
 		return nil
 	}
-	labels := make([]string, n)
-	for i, s := range q.Steps {
-		labels[i] = s.Label
-		if labels[i] == "" {
-			labels[i] = c.eventLabel(s.EventRef)
-		}
-		if q.Order == "unordered" && s.Label == "" {
-			labels[i] = fmt.Sprintf("Completed %d step", i+1)
-			if i > 0 {
-				labels[i] += "s"
-			}
-		}
-	}
+	labels := c.funnelLabels(q)
 	stepsOf := func(bv string) []FunnelStepResult {
 		acc := get(bv)
 		out := make([]FunnelStepResult, n)
@@ -385,4 +407,23 @@ func (c *compiler) funnel(q *Funnel) (*compiled, error) {
 		return res, nil
 	}
 	return &compiled{stmts: []Statement{{SQL: d.render(st), Args: c.b.args}}, read: read, done: done}, nil
+}
+
+// funnelLabels names the steps: their labels, else their events (in
+// unordered funnels, the number of steps completed).
+func (c *compiler) funnelLabels(q *Funnel) []string {
+	labels := make([]string, len(q.Steps))
+	for i, s := range q.Steps {
+		labels[i] = s.Label
+		if labels[i] == "" {
+			labels[i] = c.eventLabel(s.EventRef)
+		}
+		if q.Order == "unordered" && s.Label == "" {
+			labels[i] = fmt.Sprintf("Completed %d step", i+1)
+			if i > 0 {
+				labels[i] += "s"
+			}
+		}
+	}
+	return labels
 }

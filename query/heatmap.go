@@ -11,10 +11,13 @@ type HeatmapResult struct {
 	URL      string `json:"url"`
 	Viewport string `json:"viewport"`
 	Grid     int    `json:"grid"`
+	// Layer is what Points place: clicks, rage, dead or error.
+	Layer string `json:"layer"`
 	// Clicks counts the $click events on the page.
 	Clicks int64 `json:"clicks"`
 	// Points are grid cells in page coordinates (top-left corner of the
-	// cell), busiest first (at most 5,000).
+	// cell), busiest first (at most 5,000), of the layer's events that
+	// have a position.
 	Points []HeatPoint `json:"points"`
 	// Elements are clicked elements by selector, busiest first.
 	Elements []HeatElement `json:"elements"`
@@ -53,6 +56,16 @@ var viewportRanges = map[string][2]int{"all": {0, 0}, "mobile": {1, 767}, "table
 
 const maxHeatPoints = 5000
 
+// heatLayers are the events each layer of points places (events as e).
+// A rage, dead or error click carries the position of the click it
+// classifies (the SDK's $rageclick reports where its streak started).
+var heatLayers = map[string]string{
+	"clicks": "e.event = '$click'",
+	"rage":   "e.rage",
+	"dead":   "e.dead",
+	"error":  "e.error_click",
+}
+
 func (c *compiler) viewportPred(vp string) string {
 	r := viewportRanges[vp]
 	if vp == "all" {
@@ -88,8 +101,10 @@ func (c *compiler) heatmap(q *Heatmap) (*compiled, error) {
 	}
 	err := build(func(base, from string) string {
 		g := c.p(int64(q.Grid))
-		return fmt.Sprintf("SELECT CAST(floor(e.x / %s) AS BIGINT) AS gx, CAST(floor(e.y / %s) AS BIGINT) AS gy, count(*) AS n FROM %s WHERE e.event = '$click' AND %s GROUP BY gx, gy ORDER BY n DESC, gy, gx LIMIT %d",
-			g, g, from, base, maxHeatPoints)
+		// A click without a position (keyboard-activated: x and y are 0)
+		// has no place on the page.
+		return fmt.Sprintf("SELECT CAST(floor(e.x / %s) AS BIGINT) AS gx, CAST(floor(e.y / %s) AS BIGINT) AS gy, count(*) AS n FROM %s WHERE %s AND (e.x <> 0 OR e.y <> 0) AND %s GROUP BY gx, gy ORDER BY n DESC, gy, gx LIMIT %d",
+			g, g, from, heatLayers[q.Layer], base, maxHeatPoints)
 	})
 	if err != nil {
 		return nil, err
@@ -102,14 +117,16 @@ func (c *compiler) heatmap(q *Heatmap) (*compiled, error) {
 	// The depth is read once per page leave, then compared 21 times.
 	depth := "CASE WHEN e.event = '$pageleave' THEN " + d.scrollDepth() + " END"
 	scols := []string{d.countIf("event = '$click'"), d.countIf("event = '$pageview'"), d.countIf("depth IS NOT NULL")}
+	// coalesce: ClickHouse's countIf over a nullable condition that is
+	// NULL on every row (a page without page leaves) is NULL, not 0.
 	for pct := 0; pct <= 100; pct += 5 {
-		scols = append(scols, d.countIf(fmt.Sprintf("depth >= %d", pct)))
+		scols = append(scols, d.countIf(fmt.Sprintf("coalesce(depth, -1) >= %d", pct)))
 	}
 	_ = build(func(base, from string) string {
 		return fmt.Sprintf("SELECT %s FROM (SELECT e.event AS event, %s AS depth FROM %s WHERE e.event IN ('$click', '$pageview', '$pageleave') AND %s) s",
 			strings.Join(scols, ", "), depth, from, base)
 	})
-	res := &HeatmapResult{URL: q.URL, Viewport: q.Viewport, Grid: q.Grid, Points: []HeatPoint{}, Elements: []HeatElement{}, Scroll: []ScrollDepth{}}
+	res := &HeatmapResult{URL: q.URL, Viewport: q.Viewport, Grid: q.Grid, Layer: q.Layer, Points: []HeatPoint{}, Elements: []HeatElement{}, Scroll: []ScrollDepth{}}
 	read := func(i int, rows *sql.Rows) error {
 		for rows.Next() {
 			switch i {

@@ -10,8 +10,9 @@ import (
 	"unicode/utf8"
 )
 
-// Query is a parsed analytics query: one of *Trends, *Funnel, *Retention,
-// *Paths, *Sessions, *Heatmap, *Frustration, *SegmentSize.
+// Query is a parsed analytics query: one of *Trends, *Funnel,
+// *FunnelActors, *Retention, *Paths, *Sessions, *Heatmap, *Frustration,
+// *SegmentSize, *LiveEvents, *SessionEvents.
 type Query interface {
 	// Kind is the query's "kind" field.
 	Kind() string
@@ -80,12 +81,14 @@ const (
 	OpNotIn       = "not_in"
 )
 
-// EventRef names what a series, step or condition counts: an event name or
-// a saved action, narrowed by Where.
+// EventRef names what a series, step or condition counts: an event name, a
+// saved action, or an action defined inline (ActionDef: a definition not
+// saved yet, which an action editor previews), narrowed by Where.
 type EventRef struct {
-	Event  string   `json:"event,omitempty"`
-	Action int64    `json:"action,omitempty"`
-	Where  []Filter `json:"where,omitempty"`
+	Event     string            `json:"event,omitempty"`
+	Action    int64             `json:"action,omitempty"`
+	ActionDef *ActionDefinition `json:"action_def,omitempty"`
+	Where     []Filter          `json:"where,omitempty"`
 }
 
 // Series is one line of a trends query.
@@ -237,6 +240,10 @@ type Heatmap struct {
 	Grid int `json:"grid,omitempty"`
 	// Limit bounds the elements listed (default 50).
 	Limit int `json:"limit,omitempty"`
+	// Layer selects the events whose positions Points aggregates: clicks
+	// (default: $click events), rage, dead or error (the events flagged
+	// as rage, dead or error clicks).
+	Layer string `json:"layer,omitempty"`
 }
 
 // Frustration ranks pages and elements by rage, dead and error clicks.
@@ -316,6 +323,8 @@ func Parse(data []byte) (Query, error) {
 		q = &Trends{}
 	case "funnel":
 		q = &Funnel{}
+	case "funnel_actors":
+		q = &FunnelActors{}
 	case "retention":
 		q = &Retention{}
 	case "paths":
@@ -328,10 +337,14 @@ func Parse(data []byte) (Query, error) {
 		q = &Frustration{}
 	case "segment_size":
 		q = &SegmentSize{}
+	case "live_events":
+		q = &LiveEvents{}
+	case "session_events":
+		q = &SessionEvents{}
 	case "":
-		return nil, &Error{Field: "kind", Msg: `required: one of "trends", "funnel", "retention", "paths", "sessions", "heatmap", "frustration", "segment_size"`}
+		return nil, &Error{Field: "kind", Msg: `required: one of "trends", "funnel", "funnel_actors", "retention", "paths", "sessions", "heatmap", "frustration", "segment_size", "live_events", "session_events"`}
 	default:
-		return nil, &Error{Field: "kind", Msg: fmt.Sprintf(`unknown kind %q: use one of "trends", "funnel", "retention", "paths", "sessions", "heatmap", "frustration", "segment_size"`, head.Kind)}
+		return nil, &Error{Field: "kind", Msg: fmt.Sprintf(`unknown kind %q: use one of "trends", "funnel", "funnel_actors", "retention", "paths", "sessions", "heatmap", "frustration", "segment_size", "live_events", "session_events"`, head.Kind)}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -410,6 +423,8 @@ func kindOf(q Query) string {
 		return "trends"
 	case *Funnel:
 		return "funnel"
+	case *FunnelActors:
+		return "funnel_actors"
 	case *Retention:
 		return "retention"
 	case *Paths:
@@ -422,6 +437,10 @@ func kindOf(q Query) string {
 		return "frustration"
 	case *SegmentSize:
 		return "segment_size"
+	case *LiveEvents:
+		return "live_events"
+	case *SessionEvents:
+		return "session_events"
 	}
 	return ""
 }
@@ -665,10 +684,16 @@ func checkPropName(name string) error {
 
 func (v *validator) eventRef(path string, r *EventRef) {
 	switch {
-	case r.Event == "" && r.Action == 0:
-		v.fail(join(path, "event"), "required: an event name (or an action id in \"action\")")
+	case r.Event == "" && r.Action == 0 && r.ActionDef == nil:
+		v.fail(join(path, "event"), "required: an event name (or an action id in \"action\", or an action definition in \"action_def\")")
 	case r.Event != "" && r.Action != 0:
 		v.fail(join(path, "action"), "give either event or action, not both")
+	case r.ActionDef != nil && r.Event != "":
+		v.fail(join(path, "action_def"), "give either event or action_def, not both")
+	case r.ActionDef != nil && r.Action != 0:
+		v.fail(join(path, "action_def"), "give either action or action_def, not both")
+	case r.ActionDef != nil:
+		v.actionDef(join(path, "action_def"), r.ActionDef)
 	case r.Action < 0:
 		v.fail(join(path, "action"), "must be a positive action id")
 	case len(r.Event) > 200:
@@ -937,6 +962,12 @@ func (q *Heatmap) validate(v *validator) {
 	}
 	if q.Limit < 1 || q.Limit > 500 {
 		v.fail("limit", "must be between 1 and 500")
+	}
+	if q.Layer == "" {
+		q.Layer = "clicks"
+	}
+	if _, ok := heatLayers[q.Layer]; !ok {
+		v.fail("layer", `must be "clicks", "rage", "dead" or "error"`)
 	}
 }
 

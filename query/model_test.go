@@ -57,6 +57,18 @@ func TestParseErrors(t *testing.T) {
 		{"sessions limit", `{"kind": "sessions", "limit": 5000}`, "limit", "between"},
 		{"heatmap url", `{"kind": "heatmap"}`, "url", "required"},
 		{"segment size", `{"kind": "segment_size"}`, "segment", "required"},
+		{"heatmap layer", `{"kind": "heatmap", "url": "/", "layer": "hover"}`, "layer", `"clicks", "rage", "dead" or "error"`},
+		{"action_def and event", `{"kind": "trends", "series": [{"event": "a", "action_def": {"steps": [{"event": "a"}]}}]}`, "series[0].action_def", "either"},
+		{"action_def selector", `{"kind": "funnel", "steps": [{"event": "a"}, {"action_def": {"steps": [{"selector": "a:hover"}]}}]}`, "steps[1].action_def.steps[0].selector", "pseudo-class"},
+		{"action_def no steps", `{"kind": "retention", "start": {"action_def": {"steps": []}}}`, "start.action_def.steps", "1 to 50"},
+		{"action_def empty step", `{"kind": "sessions", "performed": {"action_def": {"steps": [{}]}}}`, "performed.action_def.steps[0]", "at least one condition"},
+		{"actors status", `{"kind": "funnel_actors", "steps": [{"event": "a"}, {"event": "b"}], "step": 1}`, "status", "required"},
+		{"actors dropped at 1", `{"kind": "funnel_actors", "steps": [{"event": "a"}, {"event": "b"}], "step": 1, "status": "dropped"}`, "step", "from 2 to 2"},
+		{"actors step", `{"kind": "funnel_actors", "steps": [{"event": "a"}, {"event": "b"}], "status": "converted"}`, "step", "from 1 to 2"},
+		{"actors limit", `{"kind": "funnel_actors", "steps": [{"event": "a"}, {"event": "b"}], "step": 1, "status": "converted", "limit": 600}`, "limit", "between 1 and 500"},
+		{"actors funnel field", `{"kind": "funnel_actors", "steps": [{"event": "a"}, {"event": "b"}], "step": 1, "status": "converted", "count_by": "device"}`, "count_by", "person"},
+		{"actors value type", `{"kind": "funnel_actors", "steps": [{"event": "a"}, {"event": "b"}], "step": 1, "status": "converted", "breakdown": {"prop": "x"}, "breakdown_value": 3}`, "breakdown_value", "must be a string"},
+		{"actors value without breakdown", `{"kind": "funnel_actors", "steps": [{"event": "a"}, {"event": "b"}], "step": 1, "status": "converted", "breakdown_value": "x"}`, "breakdown_value", "only used with a breakdown"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -177,6 +177,8 @@ func (e *Engine) compile(ctx context.Context, r Request) (*compiled, error) {
 		cp, err = c.trends(q)
 	case *Funnel:
 		cp, err = c.funnel(q)
+	case *FunnelActors:
+		cp, err = c.funnelActors(q)
 	case *Retention:
 		cp, err = c.retention(q)
 	case *Paths:
@@ -189,6 +191,10 @@ func (e *Engine) compile(ctx context.Context, r Request) (*compiled, error) {
 		cp, err = c.frustration(q)
 	case *SegmentSize:
 		cp, err = c.segmentSize(q)
+	case *LiveEvents:
+		cp, err = c.liveEvents(q)
+	case *SessionEvents:
+		cp, err = c.sessionEvents(q)
 	default:
 		return nil, &Error{Field: "kind", Msg: "unknown kind"}
 	}

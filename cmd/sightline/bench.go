@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/sightline-analytics/sightline"
 	"github.com/sightline-analytics/sightline/event"
+	"github.com/sightline-analytics/sightline/store/clickhouse"
 	"github.com/sightline-analytics/sightline/synth"
 )
 
@@ -61,10 +63,14 @@ type IngestResult struct {
 	// CPUMicrosPerEvent is the process's CPU time (user + system, every
 	// thread: server, DuckDB and the in-process clients) from the first
 	// request until every event is stored, per event. On a shared machine it
-	// varies less than the rates do.
+	// varies less than the rates do. With ClickHouse it leaves out the
+	// servers' CPU, which is not this process's.
 	CPUMicrosPerEvent float64 `json:"cpu_us_per_event,omitempty"`
 	Stored            int64   `json:"stored"`
 	GOMAXPROCS        int     `json:"gomaxprocs"`
+	// Store is the event store written to: "duckdb", or "clickhouse"
+	// with the database and cluster (never the credentials).
+	Store string `json:"store"`
 }
 
 func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -77,6 +83,8 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
 	memProfile := fs.String("memprofile", "", "write a profile of the allocations of the measured run to this file")
+	storeDSN := fs.String("store", env("SIGHTLINE_STORE", ""), "event store DSN (clickhouse://host:9000/db[?cluster=NAME]; default: DuckDB in --data); its tables are created if missing")
+	resetStore := fs.Bool("reset-store", false, "drop the ClickHouse database named by --store before the run (ALL its data), so that runs start alike")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,8 +104,12 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		defer os.RemoveAll(d)
 		dir = d
 	}
+	storeName, err := prepareBenchStore(ctx, *storeDSN, *resetStore)
+	if err != nil {
+		return err
+	}
 	app, err := sightline.New(sightline.Config{
-		Addr: "127.0.0.1:0", DataDir: dir, SpoolMaxBytes: 8 << 30,
+		Addr: "127.0.0.1:0", DataDir: dir, SpoolMaxBytes: 8 << 30, Store: *storeDSN,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -107,6 +119,14 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	p, _, err := app.CreateProject(ctx, "bench")
 	if err != nil {
 		return err
+	}
+	// The metadata is fresh, so the project's id repeats across runs: a
+	// shared store must not hold its events already, or the run would be
+	// deduplicated away instead of stored.
+	if n, err := app.Store().Count(ctx, p.ID); err != nil {
+		return err
+	} else if n > 0 {
+		return fmt.Errorf("bench: the event store already holds %d events of project %d: use a new database or --reset-store", n, p.ID)
 	}
 	settings := p.Settings
 	settings.RateLimitPerSecond = 0 // measure the server, not the limiter
@@ -215,6 +235,7 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		BytesPerEvent:   float64(ms1.TotalAlloc-ms0.TotalAlloc) / float64(n),
 		Stored:          stored,
 		GOMAXPROCS:      runtime.GOMAXPROCS(0),
+		Store:           storeName,
 	}
 	if cpuOK {
 		res.CPUMicrosPerEvent = float64(cpu1-cpu0) / 1e3 / float64(n)
@@ -224,10 +245,11 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\t\n", k, v) }
+	row("store", storeName)
 	row("events", fmt.Sprint(n))
 	row("clients × batch", fmt.Sprintf("%d × %d", *clients, *batch))
 	row("acknowledged (fsync'd) events/s", fmt.Sprintf("%.0f", res.AckedPerSecond))
-	row("stored (in DuckDB) events/s", fmt.Sprintf("%.0f", res.StoredPerSecond))
+	row("stored events/s", fmt.Sprintf("%.0f", res.StoredPerSecond))
 	row("wire MB/s (gzip)", fmt.Sprintf("%.1f", res.WireMBPerSecond))
 	row("JSON MB/s", fmt.Sprintf("%.1f", res.JSONMBPerSecond))
 	row("ack latency p50 / p99 / max", fmt.Sprintf("%.1f / %.1f / %.1f ms", res.LatencyP50Ms, res.LatencyP99Ms, res.LatencyMaxMs))
@@ -237,6 +259,35 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	row("stored exactly once", fmt.Sprintf("%d / %d", stored, n))
 	return tw.Flush()
+}
+
+// prepareBenchStore readies the event store of a benchmark and names it for
+// the report. A ClickHouse database is created (on every server of its
+// cluster) as `sightline migrate` would, after dropping it when reset.
+func prepareBenchStore(ctx context.Context, dsn string, reset bool) (string, error) {
+	if !strings.HasPrefix(dsn, "clickhouse://") {
+		if reset {
+			return "", errors.New("--reset-store applies to a ClickHouse --store only")
+		}
+		return "duckdb", nil
+	}
+	cfg, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		return "", err
+	}
+	name := "clickhouse " + cfg.Database
+	if cfg.Cluster != "" {
+		name += " on cluster " + cfg.Cluster
+	}
+	if reset {
+		if err := clickhouse.DropDatabase(ctx, dsn); err != nil {
+			return "", fmt.Errorf("bench: reset %s: %w", name, err)
+		}
+	}
+	if err := clickhouse.Migrate(ctx, dsn, clickhouse.Options{}); err != nil {
+		return "", err
+	}
+	return name, nil
 }
 
 func writeAllocProfile(path string) error {

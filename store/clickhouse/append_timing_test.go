@@ -2,11 +2,11 @@ package clickhouse
 
 import (
 	"context"
-	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/sightline-analytics/sightline/store"
+	"github.com/sightline-analytics/sightline/store/storetest"
 )
 
 // BenchmarkAppend measures Append of 50,000-event batches of realistic
@@ -17,8 +17,7 @@ func BenchmarkAppend(b *testing.B) {
 		b.Run(k.name, func(b *testing.B) {
 			s := openKind(b, k)
 			const batchSize = 50_000
-			g := &traffic{rng: rand.New(rand.NewPCG(11, 12))}
-			batch := g.batch(1, batchSize, t0)
+			batch := storetest.NewTraffic(11, 12).Batch(1, batchSize, t0)
 			ctx := context.Background()
 			b.ReportAllocs()
 			var n int
@@ -27,7 +26,7 @@ func BenchmarkAppend(b *testing.B) {
 				for i := range batch {
 					batch[i].Timestamp = t0.Add(time.Duration(n*batchSize+i) * time.Millisecond)
 					batch[i].ReceivedAt = batch[i].Timestamp.Add(150 * time.Millisecond)
-					batch[i].UUID = uuidAt(batch[i].Timestamp, uint64(n*batchSize+i))
+					batch[i].UUID = storetest.UUIDAt(batch[i].Timestamp, uint64(n*batchSize+i))
 				}
 				n++
 				b.StartTimer()

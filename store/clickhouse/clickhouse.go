@@ -316,13 +316,11 @@ func (s *Store) queryScript(ctx context.Context, stmts []string, args []any) (*s
 	// Scripts are the plans that walk each entity's events in arrays
 	// (funnels, paths). Collecting every entity's events is a GROUP BY whose
 	// state holds them all: it spills to disk past a threshold, and merges
-	// across shards bucket by bucket. The per-entity arrays of a block are
-	// replicated by the array functions that look them up, so blocks are
-	// kept to a few hundred entities (two-level aggregation splits GROUP BY
-	// results into 256 buckets).
+	// across shards bucket by bucket. The array plans are linear in an
+	// entity's events (see query/clickhouse_funnel.go), so blocks keep the
+	// default size: forcing small ones (two-level aggregation from the
+	// first key) cost more in per-block overhead than it saved.
 	set := []string{
-		"SET group_by_two_level_threshold = 1",
-		"SET max_block_size = 8192",
 		"SET distributed_aggregation_memory_efficient = 1",
 		"SET max_bytes_before_external_group_by = " + strconv.FormatInt(s.opts.MaxMemoryUsage/3, 10),
 	}

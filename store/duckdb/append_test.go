@@ -1,78 +1,22 @@
 package duckdb
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sightline-analytics/sightline/event"
 	"github.com/sightline-analytics/sightline/store"
+	"github.com/sightline-analytics/sightline/store/storetest"
 )
-
-var zeroCP store.Checkpoint
-
-func TestAppendCountAndDedup(t *testing.T) {
-	for _, k := range storeKinds() {
-		t.Run(k.name, func(t *testing.T) {
-			s := k.open(t)
-			g := &traffic{rng: rand.New(rand.NewPCG(1, 2))}
-			a := g.batch(1, 1000, t0)
-			b := g.batch(2, 50, t0.Add(time.Hour))
-
-			mustAppend(t, s, a)
-			mustAppend(t, s, b)
-			if n := count(t, s, 1); n != 1000 {
-				t.Fatalf("project 1: %d events, want 1000", n)
-			}
-			if n := count(t, s, 2); n != 50 {
-				t.Fatalf("project 2: %d events, want 50", n)
-			}
-
-			// The same batch again, and a batch mixing old and new events.
-			mustAppend(t, s, a)
-			mixed := append(slices.Clone(a[500:]), g.batch(1, 10, t0.Add(2*time.Hour))...)
-			mustAppend(t, s, mixed)
-			if n := count(t, s, 1); n != 1010 {
-				t.Fatalf("after replays: %d events, want 1010", n)
-			}
-
-			// Within one batch the first occurrence wins.
-			first := ev(3, "u-1", "first", "d", t0, "")
-			second := ev(3, "u-1", "second", "d", t0, "")
-			mustAppend(t, s, []event.Event{first, second, first, ev(3, "u-2", "other", "d", t0, "")})
-			got := queryStrings(t, s, "SELECT uuid, event FROM events WHERE project_id = 3 ORDER BY uuid")
-			want := []string{"u-1|first", "u-2|other"}
-			if !slices.Equal(got, want) {
-				t.Fatalf("project 3 rows = %v, want %v", got, want)
-			}
-
-			// A UUID is unique per project, not globally.
-			mustAppend(t, s, []event.Event{ev(4, "u-1", "first", "d", t0, "")})
-			if n := count(t, s, 4); n != 1 {
-				t.Fatalf("project 4: %d events, want 1", n)
-			}
-
-			if k.reopen != nil {
-				s = k.reopen(t, s)
-				mustAppend(t, s, a)
-				if n := count(t, s, 1); n != 1010 {
-					t.Fatalf("after reopen and replay: %d events, want 1010", n)
-				}
-			}
-		})
-	}
-}
 
 // A batch larger than a row group (122,880 rows) takes DuckDB's other
 // insert path: row groups are written straight to the file at insert time.
@@ -81,8 +25,7 @@ func TestAppendLargeBatch(t *testing.T) {
 		t.Skip("large batch")
 	}
 	s := openDisk(t, t.TempDir()+"/events.duckdb")
-	g := &traffic{rng: rand.New(rand.NewPCG(9, 10))}
-	big := g.batch(1, 130_000, t0)
+	big := storetest.NewTraffic(9, 10).Batch(1, 130_000, t0)
 	ctx := context.Background()
 	if err := s.Append(ctx, big, store.Checkpoint{Spool: "n", Segment: 1, Offset: 1}); err != nil {
 		t.Fatal(err)
@@ -96,27 +39,6 @@ func TestAppendLargeBatch(t *testing.T) {
 	}
 	if cp, err := s.Checkpoint(ctx, "n"); err != nil || cp.Offset != 2 {
 		t.Fatalf("checkpoint = %+v, %v", cp, err)
-	}
-}
-
-func TestAppendDedupRetriesAndStragglers(t *testing.T) {
-	s := openMemory(t)
-	live := ev(1, "live", "$pageview", "d", t0, "")
-	straggler := ev(1, "old", "$pageview", "d", t0.Add(-72*time.Hour), "")
-	mustAppend(t, s, []event.Event{live, straggler})
-
-	// A client retry is normalized again: its skew-corrected timestamp can
-	// move by a few seconds, within the slack.
-	retry := live
-	retry.Timestamp = live.Timestamp.Add(3 * time.Second)
-	oldRetry := straggler
-	oldRetry.Timestamp = straggler.Timestamp.Add(-4 * time.Second)
-	mustAppend(t, s, []event.Event{oldRetry, ev(1, "new", "$pageview", "d", t0.Add(time.Minute), ""), retry})
-
-	got := queryStrings(t, s, `SELECT uuid, strftime("timestamp", '%Y-%m-%d %H:%M:%S') FROM events ORDER BY "timestamp"`)
-	want := []string{"old|2026-02-27 09:00:00", "live|2026-03-02 09:00:00", "new|2026-03-02 09:01:00"}
-	if !slices.Equal(got, want) {
-		t.Fatalf("rows = %v, want %v", got, want)
 	}
 }
 
@@ -174,16 +96,16 @@ func TestCheckpointAtomicWithData(t *testing.T) {
 	if cp, err := s.Checkpoint(ctx, "node-a"); err != nil || cp != (store.Checkpoint{Spool: "node-a"}) {
 		t.Fatalf("fresh checkpoint = %+v, %v; want zero with spool set", cp, err)
 	}
-	g := &traffic{rng: rand.New(rand.NewPCG(5, 6))}
+	g := storetest.NewTraffic(5, 6)
 	cp1 := store.Checkpoint{Spool: "node-a", Segment: 3, Offset: 4096}
-	if err := s.Append(ctx, g.batch(1, 100, t0), cp1); err != nil {
+	if err := s.Append(ctx, g.Batch(1, 100, t0), cp1); err != nil {
 		t.Fatal(err)
 	}
 
 	// A batch that fails just before commit leaves neither its events nor
 	// its checkpoint, nor its person updates.
 	s.writer.beforeCommit = func() error { return errors.New("simulated crash") }
-	failed := g.batch(1, 100, t0.Add(time.Minute))
+	failed := g.Batch(1, 100, t0.Add(time.Minute))
 	failed = append(failed, ev(1, "id-1", "$identify", "user@example.com", t0.Add(time.Minute), `{"$anon_distinct_id":"anon-1","$set":{"plan":"pro"}}`))
 	err := s.Append(ctx, failed, store.Checkpoint{Spool: "node-a", Segment: 3, Offset: 9999})
 	if err == nil || !strings.Contains(err.Error(), "simulated crash") {
@@ -202,7 +124,7 @@ func TestCheckpointAtomicWithData(t *testing.T) {
 	if err := s.Append(ctx, nil, cp2); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Append(ctx, g.batch(1, 10, t0.Add(2*time.Minute)), store.Checkpoint{Spool: "node-b", Segment: 1, Offset: 7}); err != nil {
+	if err := s.Append(ctx, g.Batch(1, 10, t0.Add(2*time.Minute)), store.Checkpoint{Spool: "node-b", Segment: 1, Offset: 7}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -225,72 +147,6 @@ func TestCheckpointAtomicWithData(t *testing.T) {
 	}
 	if n := count(t, s, 1); n != 211 {
 		t.Fatalf("after replay: %d events, want 211", n)
-	}
-}
-
-func TestAppendBadInput(t *testing.T) {
-	var logs bytes.Buffer
-	s := openMemoryWith(t, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	ctx := context.Background()
-
-	if err := s.Append(ctx, nil, zeroCP); err != nil {
-		t.Fatalf("nil batch: %v", err)
-	}
-	if err := s.Append(ctx, []event.Event{}, zeroCP); err != nil {
-		t.Fatalf("empty batch: %v", err)
-	}
-
-	zeroTS := ev(1, "zero-ts", "e", "d", time.Time{}, "")
-	zeroTS.ReceivedAt = t0
-	noTimes := ev(1, "no-times", "e", "d", time.Time{}, "")
-	noTimes.ReceivedAt = time.Time{}
-	farFuture := ev(1, "far-future", "e", "d", time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC), "")
-	farFuture.ReceivedAt = t0
-	noUUID := ev(1, "", "e", "d", t0, "")
-	badUTF8 := ev(1, "bad-utf8", "e\xff", "d\xfe", t0, "")
-	badUTF8.URL = "https://x.example/\xc3\x28"
-	badJSON := ev(1, "bad-json", "e", "d", t0, `{"a":`)
-	nilProps := ev(1, "nil-props", "e", "d", t0, "")
-	nilProps.Properties = nil
-	badPropsUTF8 := ev(1, "bad-props-utf8", "e", "d", t0, "{\"a\":\"\xff\"}")
-	nul := ev(1, "nul", "e\x00x", "d", t0, "")
-	badSet := ev(1, "bad-set", "e", "d", t0, `{"$set":"not an object","$set_once":[1,2]}`)
-	local := ev(1, "local-zone", "e", "d", time.Date(2026, 3, 2, 10, 0, 0, 0, time.FixedZone("CET", 3600)), "")
-
-	batch := []event.Event{zeroTS, noTimes, farFuture, noUUID, badUTF8, badJSON, nilProps, badPropsUTF8, nul, badSet, local}
-	if err := s.Append(ctx, batch, store.Checkpoint{Spool: "x", Segment: 1, Offset: 1}); err != nil {
-		t.Fatalf("bad batch: %v", err)
-	}
-	got := queryStrings(t, s, `SELECT uuid, event, distinct_id, url, properties::VARCHAR, strftime("timestamp", '%Y-%m-%d %H:%M:%S')
-		FROM events ORDER BY uuid`)
-	want := []string{
-		"bad-json|e|d||{}|2026-03-02 09:00:00",
-		"bad-props-utf8|e|d||{\"a\":\"\uFFFD\"}|2026-03-02 09:00:00",
-		"bad-set|e|d||{\"$set\":\"not an object\",\"$set_once\":[1,2]}|2026-03-02 09:00:00",
-		"bad-utf8|e\uFFFD|d\uFFFD|https://x.example/\uFFFD(|{}|2026-03-02 09:00:00",
-		"far-future|e|d||{}|2026-03-02 09:00:00",
-		"local-zone|e|d||{}|2026-03-02 09:00:00",
-		"nil-props|e|d||{}|2026-03-02 09:00:00",
-		"nul|e\uFFFDx|d||{}|2026-03-02 09:00:00",
-		"zero-ts|e|d||{}|2026-03-02 09:00:00",
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	if got := queryStrings(t, s, "SELECT count(*) FROM persons"); got[0] != "0" {
-		t.Fatalf("non-object $set created %s persons", got[0])
-	}
-	if !strings.Contains(logs.String(), "skipped=2") {
-		t.Fatalf("skipped events not logged: %q", logs.String())
-	}
-
-	// The store still takes good batches and the same bad batch is a no-op.
-	if err := s.Append(ctx, batch, zeroCP); err != nil {
-		t.Fatalf("bad batch again: %v", err)
-	}
-	mustAppend(t, s, []event.Event{ev(1, "good", "e", "d", t0, "")})
-	if n := count(t, s, 1); n != 10 {
-		t.Fatalf("%d events, want 10", n)
 	}
 }
 
@@ -398,87 +254,6 @@ func TestEventColumnsRoundTrip(t *testing.T) {
 	if len(got) != 1 || got[0] != want {
 		t.Fatalf("row =\n%v\nwant\n%v", got, want)
 	}
-}
-
-func TestConcurrentQueriesDuringAppends(t *testing.T) {
-	for _, k := range storeKinds() {
-		t.Run(k.name, func(t *testing.T) {
-			s := k.open(t)
-			const batches, size = 30, 500
-			g := &traffic{rng: rand.New(rand.NewPCG(7, 8))}
-			data := make([][]event.Event, batches)
-			for i := range data {
-				data[i] = g.batch(1, size, t0.Add(time.Duration(i)*time.Minute))
-			}
-
-			ctx := context.Background()
-			done := make(chan struct{})
-			var wg sync.WaitGroup
-			errs := make(chan error, 8)
-			for r := range 4 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					var last int64
-					for i := 0; i < 10_000; i++ { // bounded; normally ends with the writer
-						select {
-						case <-done:
-							return
-						default:
-						}
-						var n int64
-						var err error
-						if r%2 == 0 {
-							n, err = s.Count(ctx, 1)
-						} else {
-							n, err = countThroughPersons(ctx, s)
-						}
-						if err != nil {
-							errs <- err
-							return
-						}
-						// Every batch commits atomically: a reader sees whole batches, in order.
-						if n%size != 0 || n < last {
-							errs <- errors.New("reader saw a partial or shrinking table")
-							return
-						}
-						last = n
-					}
-				}()
-			}
-			for _, b := range data {
-				if err := s.Append(ctx, b, store.Checkpoint{Spool: "n", Segment: 1, Offset: int64(len(b))}); err != nil {
-					t.Fatalf("append during queries: %v", err)
-				}
-			}
-			close(done)
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Fatal(err)
-			}
-			if n := count(t, s, 1); n != batches*size {
-				t.Fatalf("%d events, want %d", n, batches*size)
-			}
-		})
-	}
-}
-
-// countThroughPersons is a heavier reader: a join and a distinct count.
-func countThroughPersons(ctx context.Context, s *Store) (int64, error) {
-	rows, err := s.Query(ctx, `SELECT count(*), count(DISTINCT person_id) FROM events_with_person WHERE project_id = ?`, 1)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	var n, persons int64
-	if rows.Next() {
-		err = rows.Scan(&n, &persons)
-	}
-	if err == nil {
-		err = rows.Err()
-	}
-	return n, err
 }
 
 func TestSchema(t *testing.T) {

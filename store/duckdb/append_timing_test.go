@@ -2,13 +2,13 @@ package duckdb
 
 import (
 	"context"
-	"math/rand/v2"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sightline-analytics/sightline/store"
+	"github.com/sightline-analytics/sightline/store/storetest"
 )
 
 // BenchmarkAppend appends batches of 10,000 realistic events into a growing
@@ -41,8 +41,7 @@ func BenchmarkAppend(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			g := &traffic{rng: rand.New(rand.NewPCG(11, 12))}
-			batch := g.batch(1, batchSize, t0)
+			batch := storetest.NewTraffic(11, 12).Batch(1, batchSize, t0)
 			ctx := context.Background()
 			b.ReportAllocs()
 			var n int
@@ -52,7 +51,7 @@ func BenchmarkAppend(b *testing.B) {
 				for i := range batch {
 					batch[i].Timestamp = t0.Add(time.Duration(n*batchSize+i) * time.Millisecond)
 					batch[i].ReceivedAt = batch[i].Timestamp.Add(150 * time.Millisecond)
-					batch[i].UUID = uuidAt(batch[i].Timestamp, uint64(n*batchSize+i))
+					batch[i].UUID = storetest.UUIDAt(batch[i].Timestamp, uint64(n*batchSize+i))
 				}
 				n++
 				b.StartTimer()

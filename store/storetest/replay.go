@@ -1,4 +1,4 @@
-package duckdb
+package storetest
 
 import (
 	"context"
@@ -10,10 +10,10 @@ import (
 	"github.com/sightline-analytics/sightline/store"
 )
 
-func TestReplaySummariesMerge(t *testing.T) {
-	s := openMemory(t)
+func testReplaySummariesMerge(t *testing.T, h Harness) {
+	s := h.Open(t, nil)
 	ctx := context.Background()
-	at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	at := func(sec int) time.Time { return T0.Add(time.Duration(sec) * time.Second) }
 	chunk := func(window string, start, end int, url, distinct string) store.ReplaySummary {
 		return store.ReplaySummary{
 			ProjectID: 1, SessionID: "sess", WindowID: window, DistinctID: distinct, URL: url,
@@ -44,26 +44,33 @@ func TestReplaySummariesMerge(t *testing.T) {
 	other.ProjectID = 2
 	add(other)
 
-	got, err := s.Replays(ctx, 1, "sess")
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := []store.ReplaySummary{
 		{ProjectID: 1, SessionID: "sess", WindowID: "w1", DistinctID: "anon", URL: "https://shop.example/",
 			Start: at(0), End: at(30), ActiveMs: 3000, Clicks: 6, Keypresses: 9, Errors: 3, Bytes: 1500, Chunks: 3},
 		{ProjectID: 1, SessionID: "sess", WindowID: "w2", DistinctID: "anon", URL: "https://shop.example/help",
 			Start: at(5), End: at(9), ActiveMs: 2000, Clicks: 4, Keypresses: 6, Errors: 2, Bytes: 1000, Chunks: 2},
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("replays =\n%+v\nwant\n%+v", got, want)
+	check := func(s store.Store, when string) {
+		t.Helper()
+		got, err := s.Replays(ctx, 1, "sess")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: replays =\n%+v\nwant\n%+v", when, got, want)
+		}
+		if got, err := s.Replays(ctx, 1, "missing"); err != nil || len(got) != 0 {
+			t.Fatalf("%s: missing session: %v, %v", when, got, err)
+		}
 	}
-	if got, err := s.Replays(ctx, 1, "missing"); err != nil || len(got) != 0 {
-		t.Fatalf("missing session: %v, %v", got, err)
+	check(s, "same handle")
+	if h.Reopen != nil {
+		check(h.Reopen(t, s), "another handle")
 	}
 }
 
-func TestReplayChunksConcurrently(t *testing.T) {
-	s := openMemory(t)
+func testReplayChunksConcurrently(t *testing.T, h Harness) {
+	s := h.Open(t, nil)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
@@ -74,7 +81,7 @@ func TestReplayChunksConcurrently(t *testing.T) {
 			for i := range 25 {
 				err := s.AddReplayChunk(ctx, store.ReplaySummary{
 					ProjectID: 1, SessionID: "sess", WindowID: "w",
-					Start: t0.Add(time.Duration(g*25+i) * time.Second), End: t0.Add(time.Duration(g*25+i+1) * time.Second),
+					Start: T0.Add(time.Duration(g*25+i) * time.Second), End: T0.Add(time.Duration(g*25+i+1) * time.Second),
 					Clicks: 1, Chunks: 1,
 				})
 				if err != nil {
@@ -93,7 +100,7 @@ func TestReplayChunksConcurrently(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].Chunks != 200 || got[0].Clicks != 200 || !got[0].Start.Equal(t0) || !got[0].End.Equal(t0.Add(200*time.Second)) {
+	if len(got) != 1 || got[0].Chunks != 200 || got[0].Clicks != 200 || !got[0].Start.Equal(T0) || !got[0].End.Equal(T0.Add(200*time.Second)) {
 		t.Fatalf("merged = %+v", got)
 	}
 }
