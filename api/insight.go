@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,6 +43,7 @@ func (s *Server) registerInsight(mux *http.ServeMux) {
 	handle("GET", "/clusters/{run}/{cluster}/sessions", meta.RoleViewer, s.clusterSessions)
 	handle("GET", "/anomalies", meta.RoleViewer, s.listAnomalies)
 	handle("POST", "/anomalies/run", meta.RoleMember, s.runMonitor)
+	handle("POST", "/anomalies/{id}/status", meta.RoleMember, s.setAnomalyStatus)
 	handle("GET", "/feed", meta.RoleViewer, s.feed)
 	handle("GET", "/releases", meta.RoleViewer, s.listReleases)
 	handle("POST", "/releases", meta.RoleMember, s.createRelease)
@@ -126,6 +126,7 @@ type clusterRequest struct {
 	Conversion      string              `json:"conversion,omitempty"`
 	Seed            uint64              `json:"seed,omitempty"`
 	Representatives int                 `json:"representatives,omitempty"`
+	Weights         map[string]float64  `json:"weights,omitempty"`
 }
 
 // POST /clusters: cluster the sessions a filter selects, now.
@@ -161,6 +162,7 @@ func (s *Server) runClusters(w http.ResponseWriter, r *http.Request, p Principal
 	res, err := svc.Cluster(ctx, p.ProjectID, insight.ClusterRequest{
 		SessionFilter: insight.SessionFilter{From: from, To: to, Conditions: req.Conditions, Limit: req.Limit},
 		KMin:          req.KMin, KMax: req.KMax, Conversion: req.Conversion, Seed: req.Seed, Representatives: req.Representatives,
+		Weights: req.Weights,
 	})
 	if err != nil {
 		s.insightError(w, r, err)
@@ -264,10 +266,9 @@ type findingJSON struct {
 	insight.Finding
 }
 
-// feedItemJSON is a feed item with the same additions.
+// feedItemJSON is a feed item with its id.
 type feedItemJSON struct {
-	ID       string `json:"id"`
-	Severity string `json:"severity"`
+	ID string `json:"id"`
 	insight.FeedItem
 }
 
@@ -276,45 +277,55 @@ func findingID(a *insight.Anomaly) string {
 	return a.Key + "@" + strconv.FormatInt(a.Start.Unix(), 10)
 }
 
-// anomalySeverity grades an anomaly for people scanning a list: high when
-// it is far outside its baseline (a peak z of at least 8, or the observed
-// total at least three times the expected or at most a third of it),
-// medium from a z of 5 or a factor of 1.5, low below.
-func anomalySeverity(a *insight.Anomaly) string {
-	hi, lo := math.Max(a.Observed, a.Expected), math.Max(math.Min(a.Observed, a.Expected), 0.5)
-	switch factor := hi / lo; {
-	case a.PeakZ >= 8 || factor >= 3:
-		return "high"
-	case a.PeakZ >= 5 || factor >= 1.5:
-		return "medium"
+// parseFindingID splits a findingID; false when it is not one.
+func parseFindingID(id string) (string, time.Time, bool) {
+	i := strings.LastIndexByte(id, '@')
+	if i <= 0 {
+		return "", time.Time{}, false
 	}
-	return "low"
+	sec, err := strconv.ParseInt(id[i+1:], 10, 64)
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	return id[:i], time.Unix(sec, 0).UTC(), true
 }
 
-// clusterSeverity grades a pattern of the feed (which holds only patterns
-// with frustration or poor conversion): high when half its sessions are
-// frustrated, medium from 30%, low when only its conversion is poor (short
-// visits that browse and leave convert poorly without anything broken).
-func clusterSeverity(c *insight.Cluster) string {
-	switch {
-	case c.FrustratedShare >= 0.5:
-		return "high"
-	case c.FrustratedShare >= 0.3:
-		return "medium"
-	}
-	return "low"
+func toFindingJSON(f insight.Finding) findingJSON {
+	return findingJSON{ID: findingID(&f.Anomaly), Severity: f.Anomaly.Severity(), Finding: f}
 }
 
 func toFindingsJSON(fs []insight.Finding) []findingJSON {
 	out := make([]findingJSON, 0, len(fs))
 	for _, f := range fs {
-		out = append(out, findingJSON{ID: findingID(&f.Anomaly), Severity: anomalySeverity(&f.Anomaly), Finding: f})
+		out = append(out, toFindingJSON(f))
 	}
 	return out
 }
 
-// GET /anomalies?from=&to=: stored anomalies overlapping the range
-// (default: the last 7 days).
+// statusParam reads ?status=: a comma-separated list of finding statuses,
+// or "all"; by default open and acknowledged (dismissed findings are
+// hidden unless asked for).
+func statusParam(w http.ResponseWriter, r *http.Request) ([]string, bool) {
+	v := r.URL.Query().Get("status")
+	switch v {
+	case "":
+		return []string{insight.FindingOpen, insight.FindingAcknowledged}, true
+	case "all":
+		return []string{insight.FindingOpen, insight.FindingAcknowledged, insight.FindingDismissed}, true
+	}
+	out := strings.Split(v, ",")
+	for _, st := range out {
+		if !insight.ValidFindingStatus(st) {
+			WriteJSON(w, http.StatusBadRequest, Error{Error: "status must be open, acknowledged, dismissed (comma-separated) or all", Field: "status"})
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// GET /anomalies?from=&to=&status=: stored anomalies overlapping the range
+// (default: the last 7 days), open and acknowledged unless status says
+// otherwise.
 func (s *Server) listAnomalies(w http.ResponseWriter, r *http.Request, p Principal) {
 	svc, ok := s.insights(w)
 	if !ok {
@@ -324,7 +335,11 @@ func (s *Server) listAnomalies(w http.ResponseWriter, r *http.Request, p Princip
 	if !ok {
 		return
 	}
-	fs, err := svc.State().Findings(r.Context(), p.ProjectID, from, to)
+	statuses, ok := statusParam(w, r)
+	if !ok {
+		return
+	}
+	fs, err := svc.State().Findings(r.Context(), p.ProjectID, from, to, statuses...)
 	if err != nil {
 		s.insightError(w, r, err)
 		return
@@ -334,17 +349,14 @@ func (s *Server) listAnomalies(w http.ResponseWriter, r *http.Request, p Princip
 
 // POST /anomalies/run: run the monitor now instead of at the next interval.
 // It first records the releases the SDK announced since the last scan, so
-// that the anomalies found link to them as the scheduled run's would.
+// that the anomalies found link to them as the scheduled run's would; both
+// under the project's lock, so a run racing the scheduler's waits for it.
 func (s *Server) runMonitor(w http.ResponseWriter, r *http.Request, p Principal) {
 	svc, ok := s.insights(w)
 	if !ok {
 		return
 	}
-	if _, err := svc.ScanReleases(r.Context(), p.ProjectID); err != nil {
-		s.insightError(w, r, err)
-		return
-	}
-	fs, err := svc.Monitor(r.Context(), p.ProjectID)
+	fs, err := svc.RunMonitor(r.Context(), p.ProjectID)
 	if err != nil {
 		s.insightError(w, r, err)
 		return
@@ -352,7 +364,44 @@ func (s *Server) runMonitor(w http.ResponseWriter, r *http.Request, p Principal)
 	WriteJSON(w, http.StatusOK, map[string]any{"anomalies": toFindingsJSON(fs)})
 }
 
-// GET /feed?days=&limit=: the top findings ranked by affected sessions.
+// POST /anomalies/{id}/status {"status": "acknowledged"}: record what
+// someone made of an anomaly (open, acknowledged or dismissed); answers the
+// anomaly.
+func (s *Server) setAnomalyStatus(w http.ResponseWriter, r *http.Request, p Principal) {
+	svc, ok := s.insights(w)
+	if !ok {
+		return
+	}
+	key, start, ok := parseFindingID(r.PathValue("id"))
+	if !ok {
+		WriteJSON(w, http.StatusBadRequest, Error{Error: "id must be an anomaly id (<series key>@<start, epoch seconds>) as GET /anomalies lists", Field: "id"})
+		return
+	}
+	var req struct {
+		Status string `json:"status"`
+	}
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if !insight.ValidFindingStatus(req.Status) {
+		WriteJSON(w, http.StatusBadRequest, Error{Error: "status must be open, acknowledged or dismissed", Field: "status"})
+		return
+	}
+	by := p.User.Email
+	if p.User.ID == 0 {
+		by = "API key"
+	}
+	f, err := svc.State().SetFindingStatus(r.Context(), p.ProjectID, key, start, req.Status, by)
+	if err != nil {
+		s.insightError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, toFindingJSON(f))
+}
+
+// GET /feed?days=&limit=&status=: the top findings, anomalies first (the
+// most severe first), then the notable behavior patterns; dismissed
+// anomalies only when status asks for them.
 func (s *Server) feed(w http.ResponseWriter, r *http.Request, p Principal) {
 	svc, ok := s.insights(w)
 	if !ok {
@@ -366,7 +415,11 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request, p Principal) {
 	if !ok {
 		return
 	}
-	items, err := svc.Feed(r.Context(), p.ProjectID, days, limit)
+	statuses, ok := statusParam(w, r)
+	if !ok {
+		return
+	}
+	items, err := svc.Feed(r.Context(), p.ProjectID, insight.FeedQuery{Days: days, Limit: limit, Statuses: statuses})
 	if err != nil {
 		s.insightError(w, r, err)
 		return
@@ -376,9 +429,9 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request, p Principal) {
 		j := feedItemJSON{FeedItem: it}
 		switch {
 		case it.Anomaly != nil:
-			j.ID, j.Severity = findingID(it.Anomaly), anomalySeverity(it.Anomaly)
+			j.ID = findingID(it.Anomaly)
 		case it.Cluster != nil:
-			j.ID, j.Severity = "cluster:"+strconv.Itoa(it.Cluster.ID), clusterSeverity(it.Cluster)
+			j.ID = "cluster:" + strconv.Itoa(it.Cluster.ID)
 		}
 		out = append(out, j)
 	}
@@ -651,7 +704,9 @@ func (s *Server) alertHistory(w http.ResponseWriter, r *http.Request, p Principa
 
 // POST /alerts/evaluate: evaluate the project's rules now instead of after
 // the next completed interval, as the scheduler would (state changes are
-// recorded and notified once); answers the events it recorded.
+// recorded and notified once: EvaluateAlerts holds the project's lock, so
+// a call racing the scheduler waits for it); answers the events it
+// recorded.
 func (s *Server) evaluateAlerts(w http.ResponseWriter, r *http.Request, p Principal) {
 	svc, ok := s.insights(w)
 	if !ok {

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +33,9 @@ type insightServer struct {
 	project            int64
 	hooks              *hookLog
 	svc                *insight.Service
+	// sessions are the logged-in member's and viewer's cookie and CSRF
+	// token, by name.
+	sessions map[string][2]string
 }
 
 type hookLog struct {
@@ -103,7 +108,54 @@ func startInsightServer(t *testing.T) *insightServer {
 		}
 	}))
 	t.Cleanup(recv.Close)
-	return &insightServer{url: hs.URL, key: key, otherKey: otherKey, hookURL: recv.URL, project: p.ID, hooks: hooks, svc: svc}
+	s := &insightServer{url: hs.URL, key: key, otherKey: otherKey, hookURL: recv.URL, project: p.ID, hooks: hooks, svc: svc, sessions: map[string][2]string{}}
+	for _, u := range []struct {
+		name string
+		role meta.Role
+	}{{"member", meta.RoleMember}, {"viewer", meta.RoleViewer}} {
+		user, err := m.CreateUser(ctx, meta.NewUser{Email: u.name + "@example.com", Password: "password of " + u.name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.SetMembership(ctx, p.ID, user.ID, u.role); err != nil {
+			t.Fatal(err)
+		}
+		s.sessions[u.name] = s.login(t, u.name+"@example.com", "password of "+u.name)
+	}
+	return s
+}
+
+// login logs a user in and returns the session cookie and CSRF token.
+func (s *insightServer) login(t *testing.T, email, password string) [2]string {
+	t.Helper()
+	res, err := http.Post(s.url+"/api/login", "application/json", strings.NewReader(`{"email":"`+email+`","password":"`+password+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var cookie string
+	for _, c := range res.Cookies() {
+		if c.Name == api.SessionCookie {
+			cookie = c.Value
+		}
+	}
+	if res.StatusCode != http.StatusOK || cookie == "" {
+		t.Fatalf("login %s: %d", email, res.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", s.url+"/api/me", nil)
+	req.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: cookie})
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&me); err != nil || me.CSRF == "" {
+		t.Fatalf("me of %s: %v", email, err)
+	}
+	return [2]string{cookie, me.CSRF}
 }
 
 func (s *insightServer) do(t *testing.T, method, path, key, body string) (int, string) {
@@ -112,7 +164,10 @@ func (s *insightServer) do(t *testing.T, method, path, key, body string) (int, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	if key != "" {
+	if sess, ok := s.sessions[key]; ok {
+		req.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: sess[0]})
+		req.Header.Set(api.CSRFHeader, sess[1])
+	} else if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -169,6 +224,8 @@ func TestInsightAPI(t *testing.T) {
 		{"unknown cluster", "GET", "/api/clusters/1/99/sessions", "k", "", 404, nil},
 		{"bad cluster", "GET", "/api/clusters/1/x/sessions", "k", "", 400, []string{"cluster"}},
 		{"bad page size", "GET", "/api/clusters/1/0/sessions?limit=1000", "k", "", 400, []string{"limit"}},
+		{"cluster with path bigrams", "POST", "/api/clusters", "k", `{"from":"2026-01-05","to":"2026-01-12","weights":{"paths":0.3}}`, 200, []string{`"clusters":[{`, `"explained":{`}},
+		{"cluster bad weight", "POST", "/api/clusters", "k", `{"weights":{"colour":1}}`, 400, []string{"weights"}},
 		{"history", "GET", "/api/alerts/1/history", "k", "", 200, []string{`"kind":"test"`}},
 		// The cart's frustration is anomalous now: the rule fires, once.
 		{"evaluate rules", "POST", "/api/alerts/evaluate", "k", "", 200, []string{`"kind":"firing"`, `"key":"frustration:page:/cart"`, `"status":"pending"`}},
@@ -195,6 +252,7 @@ func TestInsightAPI(t *testing.T) {
 	}
 	t.Run("cluster sessions", func(t *testing.T) { checkClusterSessions(t, s) })
 	t.Run("alert states", func(t *testing.T) { checkAlertStates(t, s) })
+	t.Run("anomaly status", func(t *testing.T) { checkAnomalyStatus(t, s) })
 	s.hooks.mu.Lock()
 	defer s.hooks.mu.Unlock()
 	if len(s.hooks.texts) != 1 || !strings.Contains(s.hooks.texts[0], "Test of *Cart frustration*") {
@@ -332,5 +390,75 @@ func checkAlertStates(t *testing.T, s *insightServer) {
 	s.getJSON(t, "/api/alerts", &list)
 	if len(list.Alerts) != 1 || list.Alerts[0].State.Status != "disabled" {
 		t.Errorf("list: %+v", list.Alerts)
+	}
+}
+
+// checkAnomalyStatus acknowledges, dismisses and reopens the incident's
+// anomaly: members and API keys may, viewers may not; the feed and the
+// anomaly list hide it while dismissed unless asked for.
+func checkAnomalyStatus(t *testing.T, s *insightServer) {
+	var list struct {
+		Anomalies []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"anomalies"`
+	}
+	s.getJSON(t, "/api/anomalies?from=2026-01-12", &list)
+	var id string
+	for _, a := range list.Anomalies {
+		if strings.HasPrefix(a.ID, "frustration:page:/cart@") {
+			id = a.ID
+			if a.Status != "open" {
+				t.Errorf("a new anomaly is %q, want open", a.Status)
+			}
+		}
+	}
+	if id == "" {
+		t.Fatalf("no anomaly of /cart in %+v", list.Anomalies)
+	}
+	path := "/api/projects/" + strconv.FormatInt(s.project, 10) + "/anomalies/" + url.PathEscape(id) + "/status"
+	idJSON := `"id":"` + id + `"`
+	steps := []struct {
+		name, who, method, path, body string
+		status                        int
+		contains, lacks               []string
+	}{
+		{"viewer refused", "viewer", "POST", path, `{"status":"dismissed"}`, 403, nil, nil},
+		{"member acknowledges", "member", "POST", path, `{"status":"acknowledged"}`, 200,
+			[]string{idJSON, `"status":"acknowledged"`, `"status_by":"member@example.com"`, `"status_at":"`, `"severity":"`}, nil},
+		{"acknowledged in the feed", "k", "GET", "/api/feed", "", 200, []string{idJSON, `"status":"acknowledged"`}, nil},
+		{"key dismisses", "k", "POST", path, `{"status":"dismissed"}`, 200, []string{`"status":"dismissed"`, `"status_by":"API key"`}, nil},
+		{"dismissed leaves the feed", "k", "GET", "/api/feed", "", 200, nil, []string{idJSON}},
+		{"dismissed leaves the list", "k", "GET", "/api/anomalies?from=2026-01-12", "", 200, nil, []string{idJSON}},
+		{"dismissed on request", "k", "GET", "/api/feed?status=dismissed", "", 200, []string{idJSON, `"status":"dismissed"`}, []string{`"kind":"cluster"`}},
+		{"every status", "viewer", "GET", "/api/projects/1/anomalies?from=2026-01-12&status=all", "", 200, []string{idJSON}, nil},
+		{"unknown status filter", "k", "GET", "/api/feed?status=closed", "", 400, []string{"status"}, nil},
+		{"unknown status", "member", "POST", path, `{"status":"closed"}`, 400, []string{"status"}, nil},
+		{"not an id", "member", "POST", "/api/projects/1/anomalies/nope/status", `{"status":"open"}`, 400, []string{"id"}, nil},
+		{"unknown anomaly", "member", "POST", "/api/projects/1/anomalies/sessions@1/status", `{"status":"open"}`, 404, nil, nil},
+		{"another project's key", "o", "POST", path, `{"status":"open"}`, 404, nil, nil},
+		{"member reopens", "member", "POST", path, `{"status":"open"}`, 200, []string{`"status":"open"`}, []string{`"status_by"`}},
+		{"open again in the feed", "k", "GET", "/api/feed", "", 200, []string{idJSON}, nil},
+	}
+	for _, st := range steps {
+		key := map[string]string{"k": s.key, "o": s.otherKey}[st.who]
+		if key == "" {
+			key = st.who
+		}
+		status, body := s.do(t, st.method, st.path, key, st.body)
+		if status != st.status {
+			t.Errorf("%s: %s %s = %d, want %d: %s", st.name, st.method, st.path, status, st.status, trim(body))
+			continue
+		}
+		for _, c := range st.contains {
+			if !strings.Contains(body, c) {
+				t.Errorf("%s: body lacks %q: %s", st.name, c, trim(body))
+			}
+		}
+		for _, c := range st.lacks {
+			if strings.Contains(body, c) {
+				t.Errorf("%s: body has %q: %s", st.name, c, trim(body))
+			}
+		}
 	}
 }

@@ -253,8 +253,19 @@ func fmtNum(v float64) string {
 // EvaluateAlerts evaluates every enabled alert rule of a project at the
 // last complete interval, records state changes in the history and queues
 // their notifications. A rule that keeps firing notifies once; when it
-// stops, a "resolved" notice follows.
+// stops, a "resolved" notice follows. It holds the project's lock, so
+// calling it while the scheduler evaluates the project (an API "check
+// now") waits instead of recording, and notifying, the same change twice.
 func (svc *Service) EvaluateAlerts(ctx context.Context, projectID int64) ([]AlertEvent, error) {
+	unlock, err := svc.lockProject(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return svc.evaluateAlerts(ctx, projectID)
+}
+
+func (svc *Service) evaluateAlerts(ctx context.Context, projectID int64) ([]AlertEvent, error) {
 	objs, err := svc.cfg.Meta.Alerts().List(ctx, projectID)
 	if err != nil {
 		return nil, err
@@ -318,6 +329,9 @@ func (svc *Service) evaluateRule(ctx context.Context, projectID int64, o meta.Ob
 			Message: v.message, Value: v.value}
 		if v.release != nil {
 			ev.Release = v.release.Version
+		}
+		if svc.beforeRecord != nil {
+			svc.beforeRecord()
 		}
 		recorded, err := svc.cfg.State.transition(ctx, ev, status, svc.deliveriesFor(ev, r.Channels))
 		if err != nil {

@@ -15,6 +15,8 @@ type ClusterRequest struct {
 	SessionFilter
 	// KMin and KMax bound the number of clusters (defaults 3 and 10: more
 	// than ten patterns is not a list anyone reads, and two say little).
+	// Within them, k is the fewest clusters that explain three quarters of
+	// the variance (see chooseK).
 	KMin int `json:"k_min,omitempty"`
 	KMax int `json:"k_max,omitempty"`
 	// Conversion is the event that counts as converting (for example
@@ -27,7 +29,7 @@ type ClusterRequest struct {
 	Representatives int `json:"representatives,omitempty"`
 	// Weights override the feature blocks' weights by name: events,
 	// custom events, pages, paths, frustration, engagement, scroll,
-	// errors, device.
+	// errors, device, frustrated elements.
 	Weights map[string]float64 `json:"weights,omitempty"`
 }
 
@@ -38,8 +40,10 @@ type ClusterResult struct {
 	Sessions   int       `json:"sessions"`
 	K          int       `json:"k"`
 	Silhouette float64   `json:"silhouette"`
-	// Scores are the sampled silhouettes of the k tried.
+	// Scores are the sampled silhouettes of the k tried; Explained the
+	// share of the variance their clusters explain (R²).
 	Scores     map[int]float64 `json:"scores"`
+	Explained  map[int]float64 `json:"explained"`
 	Conversion string          `json:"conversion,omitempty"`
 	// BaselineConversion is the share of all sessions that converted.
 	BaselineConversion *float64  `json:"baseline_conversion,omitempty"`
@@ -169,7 +173,7 @@ func clusterSessions(ctx context.Context, db Querier, projectID int64, req Clust
 	if err != nil {
 		return nil, err
 	}
-	res := &ClusterResult{From: req.From, To: req.To, Sessions: len(rows), Scores: map[int]float64{},
+	res := &ClusterResult{From: req.From, To: req.To, Sessions: len(rows), Scores: map[int]float64{}, Explained: map[int]float64{},
 		Conversion: req.Conversion, Clusters: []Cluster{}, TimingsMs: timings}
 	if len(rows) == 0 {
 		res.ElapsedMs = time.Since(start).Milliseconds()
@@ -191,7 +195,7 @@ func clusterSessions(ctx context.Context, db Querier, projectID int64, req Clust
 	m := project(matrix{x: fs.x, n: fs.n, d: fs.d}, 0.95, 32, 20000, rng)
 	mark("features")
 	part := clusterRows(m, req.KMin, req.KMax, rng)
-	res.K, res.Silhouette, res.Scores = part.k, part.silhouette, part.scores
+	res.K, res.Silhouette, res.Scores, res.Explained = part.k, part.silhouette, part.scores, part.explained
 	mark("cluster")
 	summarize(res, fs, m, part, converted, req)
 	mark("summarize")

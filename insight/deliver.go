@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/smtp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -85,6 +86,10 @@ type notifier struct {
 	backoff     time.Duration
 	maxBackoff  time.Duration
 	now         func() time.Time
+	// mu serializes deliverDue: the notifier's goroutine and a direct
+	// DeliverDue would otherwise both pick up, and both send, the same
+	// pending delivery.
+	mu sync.Mutex
 }
 
 // backoffAfter is the wait after the n-th failed attempt: backoff·2^(n−1),
@@ -100,6 +105,8 @@ func (n *notifier) backoffAfter(attempt int) time.Duration {
 // deliverDue sends the deliveries whose time has come and records each
 // outcome; it returns how many were attempted.
 func (n *notifier) deliverDue(ctx context.Context) (int, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	due, err := n.state.dueDeliveries(ctx, 50)
 	if err != nil {
 		return 0, err

@@ -104,7 +104,7 @@ func builtinSeries(ctx context.Context, db Querier, projectID int64, from, to ti
 	errRate := newSeries(KeyErrorRate, "Sessions with a JavaScript error", "ratio", Up, true)
 	a := &args{d: d}
 	q := "SELECT " + bucket + " AS b, count(DISTINCT session_id), count(DISTINCT CASE WHEN event = '$error' THEN session_id END) FROM events WHERE " +
-		scope(a) + " AND session_id <> '' GROUP BY 1"
+		scope(a) + " AND session_id <> '' GROUP BY b"
 	if err := run(q, a, func(b int64, v []any) error {
 		if i := idx(b); i >= 0 {
 			sessions.Values[i] = toFloat(v[0])
@@ -121,7 +121,7 @@ func builtinSeries(ctx context.Context, db Querier, projectID int64, from, to ti
 	byEvent := map[string][]float64{}
 	totals := map[string]float64{}
 	a = &args{d: d}
-	q = "SELECT " + bucket + " AS b, event, count(*) FROM events WHERE " + scope(a) + " GROUP BY 1, 2"
+	q = "SELECT " + bucket + " AS b, event, count(*) FROM events WHERE " + scope(a) + " GROUP BY b, event"
 	if err := run(q, a, func(b int64, v []any) error {
 		i := idx(b)
 		if i < 0 {
@@ -150,7 +150,7 @@ func builtinSeries(ctx context.Context, db Querier, projectID int64, from, to ti
 	// templates to pool the pages of one kind.
 	views := map[string][]float64{}
 	a = &args{d: d}
-	q = "SELECT " + bucket + " AS b, path, count(*) FROM events WHERE " + scope(a) + " AND event = '$pageview' GROUP BY 1, 2"
+	q = "SELECT " + bucket + " AS b, path, count(*) FROM events WHERE " + scope(a) + " AND event = '$pageview' GROUP BY b, path"
 	if err := run(q, a, func(b int64, v []any) error {
 		if i := idx(b); i >= 0 {
 			p := toString(v[0])
@@ -187,8 +187,8 @@ func builtinSeries(ctx context.Context, db Querier, projectID int64, from, to ti
 	elemByName := map[string]elemKey{}
 	a = &args{d: d}
 	kind := "CASE WHEN rage THEN 'rage' WHEN dead THEN 'dead' ELSE 'error' END"
-	q = "SELECT " + bucket + " AS b, path, " + kind + ", " + d.target("elements_chain") + ", count(DISTINCT session_id) FROM events WHERE " +
-		scope(a) + " AND (rage OR dead OR error_click) GROUP BY 1, 2, 3, 4"
+	q = "SELECT " + bucket + " AS b, path, " + kind + " AS kind, " + d.target("elements_chain") + " AS target, count(DISTINCT session_id) FROM events WHERE " +
+		scope(a) + " AND (rage OR dead OR error_click) GROUP BY b, path, kind, target"
 	if err := run(q, a, func(b int64, v []any) error {
 		i := idx(b)
 		if i < 0 {

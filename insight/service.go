@@ -2,13 +2,11 @@ package insight
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,11 +68,18 @@ type Service struct {
 	eng      *query.Engine
 	notifier *notifier
 
-	wake    chan struct{}
-	mu      sync.Mutex // serializes Tick
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	started bool
+	wake   chan struct{}
+	mu     sync.Mutex // serializes Tick
+	cancel context.CancelFunc
+	// projects holds one lock per project (a channel of one slot, so that
+	// waiting for it can be cancelled): see lockProject.
+	projectsMu sync.Mutex
+	projects   map[int64]chan struct{}
+	// beforeRecord, when set (tests), runs before an alert state change
+	// is recorded.
+	beforeRecord func()
+	wg           sync.WaitGroup
+	started      bool
 	// lastTick is the last interval end Tick evaluated; lastCluster the
 	// last clustering per project.
 	lastTick    time.Time
@@ -128,7 +133,8 @@ func New(cfg Config) (*Service, error) {
 		eng = query.New(query.Options{Now: cfg.Now})
 	}
 	cfg.State.now = cfg.Now
-	s := &Service{cfg: cfg, log: cfg.Logger, eng: eng, wake: make(chan struct{}, 1), lastCluster: map[int64]time.Time{}}
+	s := &Service{cfg: cfg, log: cfg.Logger, eng: eng, wake: make(chan struct{}, 1), lastCluster: map[int64]time.Time{},
+		projects: map[int64]chan struct{}{}}
 	s.notifier = &notifier{state: cfg.State, client: cfg.HTTPClient, smtp: cfg.SMTP, maxAttempts: cfg.MaxAttempts,
 		backoff: cfg.Backoff, maxBackoff: cfg.MaxBackoff, now: cfg.Now}
 	return s, nil
@@ -221,6 +227,29 @@ func (svc *Service) tickIfDue(ctx context.Context) error {
 	return svc.Tick(ctx)
 }
 
+// lockProject waits for the project's evaluation lock and returns its
+// release. Evaluation reads alert state, decides, and records the change
+// with its notifications: two evaluations of one project at once (the
+// scheduler's pass and a "check now" from the API) would both see a rule
+// idle and both notify its firing, so every entry point that evaluates
+// takes this lock. It is per project: checking one project never waits
+// for the scheduler's pass over the others.
+func (svc *Service) lockProject(ctx context.Context, projectID int64) (func(), error) {
+	svc.projectsMu.Lock()
+	l, ok := svc.projects[projectID]
+	if !ok {
+		l = make(chan struct{}, 1)
+		svc.projects[projectID] = l
+	}
+	svc.projectsMu.Unlock()
+	select {
+	case l <- struct{}{}:
+		return func() { <-l }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // Tick runs one scheduled pass over every project: release scan, anomaly
 // monitor, alert rules, and clustering when it is due.
 func (svc *Service) Tick(ctx context.Context) error {
@@ -235,15 +264,20 @@ func (svc *Service) Tick(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if _, err := svc.ScanReleases(ctx, p.ID); err != nil {
+		unlock, err := svc.lockProject(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		if _, err := svc.scanReleases(ctx, p.ID); err != nil {
 			errs = append(errs, err)
 		}
-		if _, err := svc.Monitor(ctx, p.ID); err != nil {
+		if _, err := svc.monitor(ctx, p.ID); err != nil {
 			errs = append(errs, err)
 		}
-		if _, err := svc.EvaluateAlerts(ctx, p.ID); err != nil {
+		if _, err := svc.evaluateAlerts(ctx, p.ID); err != nil {
 			errs = append(errs, err)
 		}
+		unlock()
 		if svc.cfg.ClusterEvery > 0 && svc.now().Sub(svc.lastCluster[p.ID]) >= svc.cfg.ClusterEvery {
 			to := svc.lastComplete()
 			req := ClusterRequest{SessionFilter: SessionFilter{From: to.Add(-time.Duration(svc.cfg.ClusterDays) * 24 * time.Hour), To: to}}
@@ -307,6 +341,15 @@ func (svc *Service) RecordRelease(ctx context.Context, projectID int64, version 
 // arrived since the last scan into release annotations, each at the
 // version's first event. It returns how many annotations it created.
 func (svc *Service) ScanReleases(ctx context.Context, projectID int64) (int, error) {
+	unlock, err := svc.lockProject(ctx, projectID)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	return svc.scanReleases(ctx, projectID)
+}
+
+func (svc *Service) scanReleases(ctx context.Context, projectID int64) (int, error) {
 	since, err := svc.cfg.State.releaseWatermark(ctx, projectID)
 	if err != nil {
 		return 0, err
@@ -316,12 +359,8 @@ func (svc *Service) ScanReleases(ctx context.Context, projectID int64) (int, err
 		return 0, err
 	}
 	a := &args{d: d}
-	version := "json_extract_string(properties, '$.version')"
-	if d.name == "clickhouse" {
-		version = "JSONExtractString(properties, 'version')"
-	}
-	q := `SELECT ` + version + `, min("timestamp"), max(received_at) FROM events WHERE project_id = ` + a.add(projectID) +
-		` AND event = '$release' AND received_at > ` + a.add(since.UTC()) + ` GROUP BY 1`
+	q := `SELECT ` + d.jsonText("version") + ` AS version, min("timestamp"), max(received_at) FROM events WHERE project_id = ` + a.add(projectID) +
+		` AND event = '$release' AND received_at > ` + a.add(since.UTC()) + ` GROUP BY version`
 	rows, err := svc.cfg.Events.Query(ctx, q, a.vals...)
 	if err != nil {
 		return 0, fmt.Errorf("insight: scan releases: %w", err)
@@ -334,16 +373,16 @@ func (svc *Service) ScanReleases(ctx context.Context, projectID int64) (int, err
 	last := since
 	for rows.Next() {
 		var v *string
-		var at, recv time.Time
+		var at, recv scanTime
 		if err := rows.Scan(&v, &at, &recv); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("insight: scan releases: %w", err)
 		}
-		if recv.After(last) {
-			last = recv
+		if recv.t.After(last) {
+			last = recv.t
 		}
 		if v != nil && strings.TrimSpace(*v) != "" {
-			found = append(found, rel{*v, at})
+			found = append(found, rel{*v, at.t})
 		}
 	}
 	rows.Close()
@@ -548,6 +587,31 @@ func (d metaDefs) Segment(ctx context.Context, projectID, id int64) (query.Segme
 // a finding (with its release, chart, segment and replays), and returns
 // the findings.
 func (svc *Service) Monitor(ctx context.Context, projectID int64) ([]Finding, error) {
+	unlock, err := svc.lockProject(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return svc.monitor(ctx, projectID)
+}
+
+// RunMonitor is what the scheduler does for anomalies at each interval,
+// now: it records the releases the SDK announced since the last scan (so
+// that the anomalies found link to them), then runs the monitor, both
+// under the project's lock.
+func (svc *Service) RunMonitor(ctx context.Context, projectID int64) ([]Finding, error) {
+	unlock, err := svc.lockProject(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if _, err := svc.scanReleases(ctx, projectID); err != nil {
+		return nil, err
+	}
+	return svc.monitor(ctx, projectID)
+}
+
+func (svc *Service) monitor(ctx context.Context, projectID int64) ([]Finding, error) {
 	to := svc.lastComplete()
 	from := to.Add(-time.Duration(svc.historyDays()+1) * 24 * time.Hour).Truncate(24 * time.Hour)
 	series, err := svc.seriesFor(ctx, projectID, Metric{Series: "*"}, from, to)
@@ -698,92 +762,13 @@ func sampleSessions(ctx context.Context, db Querier, projectID int64, f SessionF
 	defer rows.Close()
 	for rows.Next() {
 		var r Representative
-		var start, end time.Time
+		var start, end scanTime
 		var hasReplay int
 		if err := rows.Scan(&r.SessionID, &r.DistinctID, &start, &end, &hasReplay); err != nil {
 			return nil, fmt.Errorf("insight: sample sessions: %w", err)
 		}
-		r.Start, r.DurationSeconds, r.ReplayPath = start.UTC(), end.Sub(start).Seconds(), "/api/replay/"+r.SessionID
+		r.Start, r.DurationSeconds, r.ReplayPath = start.t, end.t.Sub(start.t).Seconds(), "/api/replay/"+r.SessionID
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// FeedItem is one finding of the insight feed.
-type FeedItem struct {
-	// Kind is "anomaly" or "cluster".
-	Kind             string  `json:"kind"`
-	Title            string  `json:"title"`
-	Detail           string  `json:"detail"`
-	AffectedSessions float64 `json:"affected_sessions"`
-	// Chart is the anomaly's series with its baseline, or the cluster's
-	// daily trend.
-	Chart   json.RawMessage  `json:"chart"`
-	Segment *SessionFilter   `json:"segment,omitempty"`
-	Replays []Representative `json:"replays"`
-	Release *ReleaseRef      `json:"release,omitempty"`
-	At      time.Time        `json:"at"`
-	// Anomaly or Cluster is the finding itself.
-	Anomaly *Anomaly `json:"anomaly,omitempty"`
-	Cluster *Cluster `json:"cluster,omitempty"`
-}
-
-// Feed returns the project's top findings of the last days (anomalies
-// stored by the monitor, and patterns of the latest clustering that show
-// frustration or poor conversion), ranked by affected sessions.
-func (svc *Service) Feed(ctx context.Context, projectID int64, days, limit int) ([]FeedItem, error) {
-	if days <= 0 {
-		days = 7
-	}
-	if limit <= 0 || limit > 100 {
-		limit = 20
-	}
-	to := svc.now()
-	fs, err := svc.cfg.State.Findings(ctx, projectID, to.Add(-time.Duration(days)*24*time.Hour), to.Add(time.Hour))
-	if err != nil {
-		return nil, err
-	}
-	items := []FeedItem{}
-	for i := range fs {
-		f := &fs[i]
-		a := f.Anomaly
-		chart, _ := json.Marshal(f.Chart)
-		detail := fmt.Sprintf("%s against %s expected since %s", fmtNum(a.Observed), fmtNum(a.Expected), a.Start.UTC().Format("Jan 2 15:04 MST"))
-		if !a.End.IsZero() {
-			detail += ", until " + a.End.UTC().Format("Jan 2 15:04 MST")
-		}
-		if f.Release != nil {
-			detail += fmt.Sprintf("; started %s after release %s", fmtSeconds(a.Start.Sub(f.Release.At).Seconds()), f.Release.Version)
-		}
-		seg := f.Segment
-		items = append(items, FeedItem{Kind: "anomaly", Title: fmt.Sprintf("%s is %s", a.Label, a.Direction), Detail: detail,
-			AffectedSessions: f.AffectedSessions, Chart: chart, Segment: &seg, Replays: f.Replays, Release: f.Release,
-			At: a.DetectedAt, Anomaly: &f.Anomaly})
-	}
-	if res, err := svc.cfg.State.LatestClusters(ctx, projectID); err == nil && res != nil {
-		for i := range res.Clusters {
-			c := &res.Clusters[i]
-			poor := c.ConversionLift != nil && *c.ConversionLift <= 0.5 && res.BaselineConversion != nil && *res.BaselineConversion > 0
-			if c.FrustratedShare < 0.3 && !poor {
-				continue
-			}
-			chart, _ := json.Marshal(c.Trend)
-			detail := fmt.Sprintf("%.0f%% of sessions; %.0f%% of them frustrated", 100*c.Share, 100*c.FrustratedShare)
-			if c.Conversion != nil && res.BaselineConversion != nil {
-				detail += fmt.Sprintf("; %s %.0f%% against %.0f%% overall", res.Conversion, 100**c.Conversion, 100**res.BaselineConversion)
-			}
-			items = append(items, FeedItem{Kind: "cluster", Title: c.Description, Detail: detail, AffectedSessions: float64(c.Size),
-				Chart: chart, Replays: c.Representatives, At: res.GeneratedAt, Cluster: c})
-		}
-	}
-	sort.SliceStable(items, func(i, j int) bool {
-		if items[i].AffectedSessions != items[j].AffectedSessions {
-			return items[i].AffectedSessions > items[j].AffectedSessions
-		}
-		return items[i].At.After(items[j].At)
-	})
-	if len(items) > limit {
-		items = items[:limit]
-	}
-	return items, nil
 }

@@ -241,7 +241,7 @@ func TestAlertLifecycle(t *testing.T) {
 	if _, err := f.svc.Monitor(ctx, f.pid); err != nil {
 		t.Fatal(err)
 	}
-	feed, err := f.svc.Feed(ctx, f.pid, 7, 10)
+	feed, err := f.svc.Feed(ctx, f.pid, FeedQuery{Days: 7, Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,8 +262,8 @@ func TestAlertLifecycle(t *testing.T) {
 		t.Errorf("top finding lacks replays (%d), segment or chart", len(top.Replays))
 	}
 	for i := 1; i < len(feed); i++ {
-		if feed[i].AffectedSessions > feed[i-1].AffectedSessions {
-			t.Errorf("feed not ranked by affected sessions at %d", i)
+		if feedBefore(&feed[i], &feed[i-1]) {
+			t.Errorf("feed not ranked at %d: %s %q before %s %q", i, feed[i-1].Severity, feed[i-1].Title, feed[i].Severity, feed[i].Title)
 		}
 	}
 }
@@ -428,5 +428,77 @@ func TestParseRule(t *testing.T) {
 				t.Errorf("error %v is not an InputError", err)
 			}
 		})
+	}
+}
+
+// TestConcurrentEvaluationNotifiesOnce: the scheduler's pass and "check
+// now" calls from the API evaluate the same project at the same moment.
+// Each evaluation reads the rule idle and decides it fires; the hook holds
+// every evaluation that gets that far until all of them have (or a few
+// seconds pass), so without the project lock each would record the firing
+// and notify it. With the lock, one notification goes out.
+func TestConcurrentEvaluationNotifiesOnce(t *testing.T) {
+	ctx := context.Background()
+	hook := newWebhookReceiver(t)
+	cfg := synth.Config{Seed: 3, Days: 8, Events: 60_000}
+	f := newFixture(t, cfg, "")
+	f.createRule(t, "Any traffic", Rule{Type: "threshold", Metric: Metric{Series: KeySessions}, Op: "above", Value: 0,
+		Channels: []Channel{{Type: "webhook", URL: hook.srv.URL}}})
+	f.clock.Set(synth.IncidentStart(cfg).Add(time.Minute))
+
+	const callers = 4
+	var mu sync.Mutex
+	arrived := 0
+	all := make(chan struct{})
+	f.svc.beforeRecord = func() {
+		mu.Lock()
+		arrived++
+		if arrived == callers {
+			close(all)
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+		case <-time.After(3 * time.Second):
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, callers+1)
+	wg.Add(callers + 1)
+	go func() {
+		defer wg.Done()
+		errs <- f.svc.Tick(ctx)
+	}()
+	for range callers - 1 {
+		go func() {
+			defer wg.Done()
+			_, err := f.svc.EvaluateAlerts(ctx, f.pid)
+			errs <- err
+		}()
+	}
+	go func() {
+		defer wg.Done()
+		_, err := f.svc.RunMonitor(ctx, f.pid)
+		errs <- err
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.svc.DeliverDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := f.svc.State().History(ctx, f.pid, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || hist[0].Kind != "firing" {
+		t.Errorf("history after concurrent evaluations: %d events, want one firing", len(hist))
+	}
+	if n := hook.notes(); len(n) != 1 {
+		t.Errorf("webhook received %d notifications, want 1", len(n))
 	}
 }

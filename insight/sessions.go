@@ -99,7 +99,7 @@ func (c Condition) predicate(a *args) string {
 	case "neq":
 		pred = c.Column + " <> " + a.add(c.Value)
 	case "contains":
-		pred = "position(" + a.add(c.Value) + " IN " + c.Column + ") > 0"
+		pred = a.d.contains(c.Column, a.add(c.Value))
 	case "prefix":
 		pred = "substr(" + c.Column + ", 1, " + fmt.Sprint(len(c.Value)) + ") = " + a.add(c.Value)
 	}
@@ -255,13 +255,14 @@ GROUP BY session_id`
 	var out []sessionRow
 	for rows.Next() {
 		var r sessionRow
+		var start, end scanTime
 		var device sql.NullString
 		var items string
-		if err := rows.Scan(&r.ID, &r.Person, &r.Start, &r.End, &r.Events, &device, &r.ActiveSlots, &r.MaxScroll,
+		if err := rows.Scan(&r.ID, &r.Person, &start, &end, &r.Events, &device, &r.ActiveSlots, &r.MaxScroll,
 			&r.Rage, &r.Dead, &r.ErrorClicks, &r.Errors, &r.Clicks, &items, &r.Frustration); err != nil {
 			return nil, fmt.Errorf("insight: session features: %w", err)
 		}
-		r.Device = device.String
+		r.Start, r.End, r.Device = start.t, end.t, device.String
 		r.EventSeq, r.PageSeq = sequences(items)
 		out = append(out, r)
 	}

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/sightline-analytics/sightline/meta"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver meta uses too
 )
 
@@ -63,6 +65,8 @@ var stateSchema = []string{
 		sent_at    INTEGER
 	)`,
 	`CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_at)`,
+	// status is what people made of a finding (FindingOpen, …), kept
+	// apart from the body the monitor rewrites every interval.
 	`CREATE TABLE IF NOT EXISTS findings (
 		project_id  INTEGER NOT NULL,
 		key         TEXT    NOT NULL,
@@ -70,6 +74,9 @@ var stateSchema = []string{
 		detected_at INTEGER NOT NULL,
 		end_at      INTEGER,
 		body        TEXT    NOT NULL,
+		status      TEXT    NOT NULL DEFAULT 'open',
+		status_at   INTEGER,
+		status_by   TEXT    NOT NULL DEFAULT '',
 		PRIMARY KEY (project_id, key, start)
 	)`,
 	`CREATE TABLE IF NOT EXISTS cluster_runs (
@@ -94,6 +101,16 @@ var stateSchema = []string{
 	)`,
 }
 
+// stateColumns are the columns added to a table after it was first
+// released. CREATE TABLE IF NOT EXISTS leaves a table of an older database
+// as it was, and SQLite has no ADD COLUMN IF NOT EXISTS, so OpenState adds
+// each one that is missing.
+var stateColumns = []struct{ table, column, def string }{
+	{"findings", "status", "TEXT NOT NULL DEFAULT 'open'"},
+	{"findings", "status_at", "INTEGER"},
+	{"findings", "status_by", "TEXT NOT NULL DEFAULT ''"},
+}
+
 // OpenState opens (creating if needed) the state database at path.
 func OpenState(ctx context.Context, path string) (*State, error) {
 	if dir := filepath.Dir(path); dir != "" {
@@ -112,6 +129,20 @@ func OpenState(ctx context.Context, path string) (*State, error) {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("insight: open state %q: migrate: %w", path, err)
+		}
+	}
+	for _, c := range stateColumns {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).Scan(&n); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("insight: open state %q: migrate %s.%s: %w", path, c.table, c.column, err)
+		}
+		if n > 0 {
+			continue
+		}
+		if _, err := db.ExecContext(ctx, `ALTER TABLE `+c.table+` ADD COLUMN `+c.column+` `+c.def); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("insight: open state %q: migrate %s.%s: %w", path, c.table, c.column, err)
 		}
 	}
 	return &State{db: db, now: time.Now}, nil
@@ -356,10 +387,29 @@ func (s *State) delivered(ctx context.Context, id int64, attempts int, sendErr e
 	return nil
 }
 
+// What people made of a finding. A new one is open; acknowledging it says
+// someone is on it (it stays in the feed, after the open ones); dismissing
+// it says it needs nothing (the feed and the overview hide it unless asked).
+const (
+	FindingOpen         = "open"
+	FindingAcknowledged = "acknowledged"
+	FindingDismissed    = "dismissed"
+)
+
+// ValidFindingStatus reports whether s is one of the statuses above.
+func ValidFindingStatus(s string) bool {
+	return s == FindingOpen || s == FindingAcknowledged || s == FindingDismissed
+}
+
 // Finding is a stored anomaly with what the feed shows about it.
 type Finding struct {
 	ProjectID int64   `json:"project_id"`
 	Anomaly   Anomaly `json:"anomaly"`
+	// Status is FindingOpen, FindingAcknowledged or FindingDismissed;
+	// StatusBy and StatusAt say who set it and when (empty while open).
+	Status   string    `json:"status"`
+	StatusBy string    `json:"status_by,omitempty"`
+	StatusAt time.Time `json:"status_at,omitzero"`
 	// Release is the release that shipped shortly before the anomaly
 	// started, if any.
 	Release *ReleaseRef `json:"release,omitempty"`
@@ -381,6 +431,9 @@ type ReleaseRef struct {
 }
 
 func (s *State) saveFinding(ctx context.Context, f Finding) error {
+	// The status lives in its own columns: the monitor saves a finding
+	// again at every interval, and must not undo what someone decided.
+	f.Status, f.StatusBy, f.StatusAt = "", "", time.Time{}
 	body, err := json.Marshal(f)
 	if err != nil {
 		return fmt.Errorf("insight: save finding: %w", err)
@@ -399,27 +452,80 @@ func (s *State) saveFinding(ctx context.Context, f Finding) error {
 }
 
 // Findings returns a project's stored anomalies that overlap [from, to),
-// newest first.
-func (s *State) Findings(ctx context.Context, projectID int64, from, to time.Time) ([]Finding, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT body FROM findings WHERE project_id = ? AND start < ? AND (end_at IS NULL OR end_at > ?)
-		ORDER BY start DESC LIMIT 1000`, projectID, ms(to), ms(from))
+// newest first; with statuses, only those in one of them.
+func (s *State) Findings(ctx context.Context, projectID int64, from, to time.Time, statuses ...string) ([]Finding, error) {
+	q := `SELECT ` + findingCols + ` FROM findings WHERE project_id = ? AND start < ? AND (end_at IS NULL OR end_at > ?)`
+	argv := []any{projectID, ms(to), ms(from)}
+	if len(statuses) > 0 {
+		q += ` AND status IN (?` + strings.Repeat(`, ?`, len(statuses)-1) + `)`
+		for _, st := range statuses {
+			argv = append(argv, st)
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY start DESC LIMIT 1000`, argv...)
 	if err != nil {
 		return nil, fmt.Errorf("insight: findings: %w", err)
 	}
 	defer rows.Close()
 	out := []Finding{}
 	for rows.Next() {
-		var body string
-		if err := rows.Scan(&body); err != nil {
-			return nil, fmt.Errorf("insight: findings: %w", err)
-		}
-		var f Finding
-		if err := json.Unmarshal([]byte(body), &f); err != nil {
+		f, err := scanFinding(rows)
+		if err != nil {
 			return nil, fmt.Errorf("insight: findings: %w", err)
 		}
 		out = append(out, f)
 	}
 	return out, rows.Err()
+}
+
+const findingCols = `body, status, status_at, status_by`
+
+func scanFinding(row interface{ Scan(...any) error }) (Finding, error) {
+	var body, status, by string
+	var at sql.NullInt64
+	if err := row.Scan(&body, &status, &at, &by); err != nil {
+		return Finding{}, err
+	}
+	var f Finding
+	if err := json.Unmarshal([]byte(body), &f); err != nil {
+		return Finding{}, err
+	}
+	f.Status, f.StatusBy = status, by
+	if at.Valid {
+		f.StatusAt = fromMs(at.Int64)
+	}
+	return f, nil
+}
+
+// SetFindingStatus records what someone (by: a name for people to read)
+// made of the finding of series key that started at start, and returns
+// it; meta.ErrNotFound when the project has no such finding.
+func (s *State) SetFindingStatus(ctx context.Context, projectID int64, key string, start time.Time, status, by string) (Finding, error) {
+	if !ValidFindingStatus(status) {
+		return Finding{}, &InputError{Msg: fmt.Sprintf("status must be %q, %q or %q, not %q", FindingOpen, FindingAcknowledged, FindingDismissed, status)}
+	}
+	var at sql.NullInt64
+	if status != FindingOpen {
+		at = sql.NullInt64{Int64: ms(s.now()), Valid: true}
+	} else {
+		by = ""
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE findings SET status = ?, status_at = ?, status_by = ? WHERE project_id = ? AND key = ? AND start = ?`,
+		status, at, by, projectID, key, ms(start))
+	if err != nil {
+		return Finding{}, fmt.Errorf("insight: set finding status: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return Finding{}, fmt.Errorf("insight: set finding status: %w", err)
+	} else if n == 0 {
+		return Finding{}, fmt.Errorf("insight: finding %s@%d: %w", key, start.Unix(), meta.ErrNotFound)
+	}
+	f, err := scanFinding(s.db.QueryRowContext(ctx, `SELECT `+findingCols+` FROM findings WHERE project_id = ? AND key = ? AND start = ?`,
+		projectID, key, ms(start)))
+	if err != nil {
+		return Finding{}, fmt.Errorf("insight: set finding status: %w", err)
+	}
+	return f, nil
 }
 
 func (s *State) saveClusters(ctx context.Context, projectID int64, res *ClusterResult) error {

@@ -1,7 +1,7 @@
 package web_test
 
 // User flows beyond the main journey, each in a real browser against a real
-// Sightline: the rage- and dead-click heat layers, an action made by picking
+// Sightline: the rage-, dead- and error-click heat layers, an action made by picking
 // an element on the heatmap (and in the action editor) that matches past
 // clicks at once, a saved segment used as a filter, inviting a user, and a
 // dashboard that refreshes itself when new events arrive.
@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -171,10 +172,11 @@ const stageReady = `(() => { const s = document.querySelector('[data-testid=heat
 type heatAnswer struct {
 	Clicks   int64 `json:"clicks"`
 	Elements []struct {
-		Selector   string `json:"selector"`
-		Clicks     int64  `json:"clicks"`
-		RageClicks int64  `json:"rage_clicks"`
-		DeadClicks int64  `json:"dead_clicks"`
+		Selector    string `json:"selector"`
+		Clicks      int64  `json:"clicks"`
+		RageClicks  int64  `json:"rage_clicks"`
+		DeadClicks  int64  `json:"dead_clicks"`
+		ErrorClicks int64  `json:"error_clicks"`
 	} `json:"elements"`
 }
 
@@ -184,107 +186,200 @@ func (f *flowApp) heatmap(path string) heatAnswer {
 	return h
 }
 
-// heatProfile reads the heat canvas around the centre of the rebuilt
-// page's element sel: the alpha at the centre and at 10, 20 and 30 px to
-// its right, and the colour at the centre.
-const heatProfileJS = `((sel) => {
+// heatPoints asks the query API for a heatmap layer's points.
+func (f *flowApp) heatPoints(path, layer string) []heatPoint {
+	var h struct {
+		Layer  string      `json:"layer"`
+		Points []heatPoint `json:"points"`
+	}
+	f.query(map[string]any{"kind": "heatmap", "url": path, "viewport": "desktop", "grid": 10, "limit": 500, "date_from": "-30d", "date_to": "today", "layer": layer}, &h)
+	if h.Layer != layer {
+		f.t.Fatalf("heatmap layer %q answered layer %q", layer, h.Layer)
+	}
+	return h.Points
+}
+
+type heatPoint struct {
+	X     float64 `json:"x"`
+	Y     float64 `json:"y"`
+	Count int64   `json:"count"`
+}
+
+// clickAtFrac clicks a point of an element of the current page, at a
+// fraction of its width and height (0.5, 0.5 is the centre), with a real
+// mouse event, and returns the point in page coordinates (what the SDK
+// records as x, y). The element is scrolled into view first, and the
+// scroll settles before the click, so that it does not count as the
+// page's reaction to it.
+func clickAtFrac(b *browserTab, sel string, fx, fy float64) [2]float64 {
+	b.t.Helper()
+	s, _ := json.Marshal(sel)
+	b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const e = document.querySelector(%s); const r = e.getBoundingClientRect();
+		if (r.top < 0 || r.bottom > innerHeight) e.scrollIntoView({block: 'center'}); })()`, s)), chromedp.Sleep(200*time.Millisecond))
+	xy := eval[[]float64](b, fmt.Sprintf(`(() => { const r = document.querySelector(%s).getBoundingClientRect();
+		const x = r.left + r.width * %g, y = r.top + r.height * %g; return [x, y, x + scrollX, y + scrollY]; })()`, s, fx, fy))
+	b.do(chromedp.MouseClickXY(xy[0], xy[1]))
+	return [2]float64{xy[2], xy[3]}
+}
+
+// heatSpotJS finds the hottest spot of the heat canvas: the centre of the
+// pixels of the highest alpha, in page coordinates, and that alpha; then
+// the alpha at 8, 16 and 24 px to its right, the colour at the spot, and
+// the box of the rebuilt page's element sel.
+const heatSpotJS = `((sel) => {
+	const c = document.querySelector('[data-testid=heat-canvas]');
+	if (!c || !c.width) return null;
+	const ctx = c.getContext('2d');
+	const d = ctx.getImageData(0, 0, c.width, c.height).data;
+	let max = 0;
+	for (let i = 3; i < d.length; i += 4) if (d[i] > max) max = d[i];
+	if (!max) return null;
+	let sx = 0, sy = 0, n = 0;
+	for (let i = 3; i < d.length; i += 4) if (d[i] === max) { const p = (i - 3) / 4; sx += p %% c.width; sy += Math.floor(p / c.width); n++; }
+	const x = sx / n + 0.5, y = sy / n + 0.5;
+	const px = (dx) => Array.from(ctx.getImageData(Math.floor(x) + dx, Math.floor(y), 1, 1).data);
+	const f = document.querySelector('[data-testid=heat-stage] iframe');
+	const el = f && f.contentDocument.querySelector(sel);
+	const r = el && el.getBoundingClientRect();
+	return {x, y, colour: px(0), alpha: [0, 8, 16, 24].map((dx) => px(dx)[3]), box: r ? [r.left, r.top, r.width, r.height] : null};
+})(%s)`
+
+type heatSpot struct {
+	X, Y   float64
+	Colour []int     `json:"colour"`
+	Alpha  []int     `json:"alpha"`
+	Box    []float64 `json:"box"`
+}
+
+// alphaAtJS is the heat canvas's alpha at the centre of the rebuilt page's
+// element sel (-1 when the element is not there).
+const alphaAtJS = `((sel) => {
 	const f = document.querySelector('[data-testid=heat-stage] iframe');
 	const el = f && f.contentDocument.querySelector(sel);
 	const c = document.querySelector('[data-testid=heat-canvas]');
-	if (!el || !c || !c.width) return null;
+	if (!el || !c || !c.width) return -1;
 	const r = el.getBoundingClientRect();
-	const x = Math.round(r.left + r.width / 2), y = Math.round(r.top + r.height / 2);
-	const ctx = c.getContext('2d');
-	const px = (dx) => Array.from(ctx.getImageData(x + dx, y, 1, 1).data);
-	return {centre: px(0), alpha: [0, 10, 20, 30].map((dx) => px(dx)[3])};
+	return c.getContext('2d').getImageData(Math.round(r.left + r.width / 2), Math.round(r.top + r.height / 2), 1, 1).data[3];
 })(%s)`
 
-type heatProfile struct {
-	Centre []int `json:"centre"`
-	Alpha  []int `json:"alpha"`
-}
-
-func readHeat(b *browserTab, sel string) *heatProfile {
-	s, _ := json.Marshal(sel)
-	return eval[*heatProfile](b, fmt.Sprintf(heatProfileJS, s))
-}
-
-// TestBrowserHeatmapLayers: rage and dead clicks made in the shop are drawn
-// as heat (a dense, hot centre fading outwards) over the rebuilt page, at
-// their elements; the legend counts what the query API counts; switching
-// layers redraws.
+// TestBrowserHeatmapLayers: rage, dead and error clicks made in the shop,
+// each off the middle of its element, are drawn as heat (a dense, hot
+// centre fading outwards) over the rebuilt page where they were clicked,
+// not at the middle of the element; the query API places each layer's
+// points at the clicked positions; the legend counts what the API counts;
+// switching layers redraws.
 func TestBrowserHeatmapLayers(t *testing.T) {
 	f := startFlowApp(t)
 	b := newBrowser(t)
+	var rageAt, deadAt, errorAt [2]float64
 	product := f.shopVisit(b, func() {
-		// Three quick clicks on the product photo: a rage click.
-		clickAt(b, "img.product-image")
-		clickAt(b, "img.product-image")
-		clickAt(b, "img.product-image")
+		// Three quick clicks on the product photo, up and left of its
+		// middle: a rage click, reported where the streak started.
+		rageAt = clickAtFrac(b, "img.product-image", 0.25, 0.3)
+		clickAtFrac(b, "img.product-image", 0.25, 0.3)
+		clickAtFrac(b, "img.product-image", 0.25, 0.3)
 		// The size guide does nothing: a dead click after 2.5 s of calm.
 		b.do(chromedp.Sleep(1500 * time.Millisecond))
-		clickAt(b, "a.size-guide")
+		deadAt = clickAtFrac(b, "a.size-guide", 0.2, 0.5)
 		b.do(chromedp.Sleep(3500 * time.Millisecond))
+		// "Add to wishlist" throws: an error click.
+		errorAt = clickAtFrac(b, "button.wishlist", 0.15, 0.5)
+		b.do(chromedp.Sleep(1500 * time.Millisecond))
 	})
 	want := f.heatmap(product)
-	var rage, dead int64
-	var rageSel, deadSel string
+	var rage, dead, errs int64
+	var rageSel, deadSel, errSel string
 	for _, e := range want.Elements {
 		rage += e.RageClicks
 		dead += e.DeadClicks
+		errs += e.ErrorClicks
 		if e.RageClicks > 0 && rageSel == "" {
 			rageSel = e.Selector
 		}
 		if e.DeadClicks > 0 && deadSel == "" {
 			deadSel = e.Selector
 		}
+		if e.ErrorClicks > 0 && errSel == "" {
+			errSel = e.Selector
+		}
 	}
-	if rage == 0 || dead == 0 || !strings.Contains(rageSel, "product-image") || !strings.Contains(deadSel, "size-guide") {
-		t.Fatalf("the shop visit left rage %d on %q and dead %d on %q; want both", rage, rageSel, dead, deadSel)
+	if rage == 0 || dead == 0 || errs == 0 || !strings.Contains(rageSel, "product-image") || !strings.Contains(deadSel, "size-guide") || !strings.Contains(errSel, "wishlist") {
+		t.Fatalf("the shop visit left rage %d on %q, dead %d on %q, error %d on %q; want all three", rage, rageSel, dead, deadSel, errs, errSel)
 	}
+	// The engine places each layer's one point in the grid cell of the click.
+	cellOf := func(layer string, at [2]float64) heatPoint {
+		t.Helper()
+		pts := f.heatPoints(product, layer)
+		if len(pts) != 1 || pts[0].Count != 1 {
+			t.Fatalf("%s layer points %+v; want the one click", layer, pts)
+		}
+		p := pts[0]
+		if math.Abs(p.X+5-at[0]) > 6 || math.Abs(p.Y+5-at[1]) > 6 {
+			t.Fatalf("%s layer point %+v (a 10 px cell); the click was at %v", layer, p, at)
+		}
+		return p
+	}
+	rageCell, deadCell, errorCell := cellOf("rage", rageAt), cellOf("dead", deadAt), cellOf("error", errorAt)
 
 	logIn(b, f.base, flowAdmin, flowPassword)
 	b.do(chromedp.Navigate(f.page("heatmaps?from=-30d&layer=rage&url=" + url.QueryEscape(product))))
 	b.wait("the rebuilt page", `(() => { const f = document.querySelector('[data-testid=heat-stage] iframe'); return f && f.contentDocument && f.contentDocument.querySelector('img.product-image'); })()`, 40*time.Second)
 
-	check := func(layer, hot, cold, first string, total int64) {
+	check := func(layer, hot, cold, first string, total int64, cell heatPoint) {
 		t.Helper()
 		b.wait(layer+" legend", fmt.Sprintf(`(() => { const l = document.querySelector('[data-testid=heat-legend]'); return l && l.dataset.layer === %q; })()`, layer), 20*time.Second)
 		if got := eval[int64](b, `Number(document.querySelector('[data-testid=heat-legend]').dataset.total)`); got != total {
 			t.Fatalf("%s legend counts %d, the query API %d", layer, got, total)
 		}
-		var p *heatProfile
-		for range 50 {
-			if p = readHeat(b, hot); p != nil && p.Alpha[0] > 0 {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
+		b.wait(layer+" heat drawn", fmt.Sprintf(`document.querySelector('[data-testid=heat-canvas]')?.dataset.layer === %q`, layer), 20*time.Second)
+		hs, _ := json.Marshal(hot)
+		spot := eval[*heatSpot](b, fmt.Sprintf(heatSpotJS, hs))
+		if spot == nil || spot.Box == nil {
+			t.Fatalf("%s: no heat drawn, or %q is not on the rebuilt page: %+v", layer, hot, spot)
 		}
-		if p == nil {
-			t.Fatalf("%s: %q is not on the rebuilt page", layer, hot)
+		t.Logf("%s: hottest spot (%.1f, %.1f), API cell %+v, %s box %v", layer, spot.X, spot.Y, cell, hot, spot.Box)
+		// Heat at the clicked position: the centre of the API's cell.
+		if math.Abs(spot.X-(cell.X+5)) > 2 || math.Abs(spot.Y-(cell.Y+5)) > 2 {
+			t.Fatalf("%s: the hottest heat is at (%.1f, %.1f), the click's cell centre at (%v, %v)", layer, spot.X, spot.Y, cell.X+5, cell.Y+5)
+		}
+		// On the element clicked, and not at its middle: where it was
+		// clicked on it.
+		bx, by, bw, bh := spot.Box[0], spot.Box[1], spot.Box[2], spot.Box[3]
+		if spot.X < bx || spot.X > bx+bw || spot.Y < by || spot.Y > by+bh {
+			t.Fatalf("%s: the heat at (%.1f, %.1f) is off %s on the rebuilt page (box %v)", layer, spot.X, spot.Y, hot, spot.Box)
+		}
+		if math.Hypot(spot.X-(bx+bw/2), spot.Y-(by+bh/2)) < 12 {
+			t.Fatalf("%s: the heat sits at the middle of %s (%.1f, %.1f), not where it was clicked", layer, hot, spot.X, spot.Y)
 		}
 		// Heat, not an outline: opaque and hot (red) at the centre of the
 		// only spot, fading outwards.
-		if p.Centre[3] < 200 || p.Centre[0] < 200 || p.Centre[2] > 60 {
-			t.Fatalf("%s: the centre of %s is %v, want hot and opaque heat", layer, hot, p.Centre)
+		if p := spot.Colour; p[3] < 200 || p[0] < 200 || p[2] > 60 {
+			t.Fatalf("%s: the heat's centre is %v, want hot and opaque", layer, p)
 		}
-		if !(p.Alpha[0] > p.Alpha[1] && p.Alpha[1] > p.Alpha[2] && p.Alpha[2] >= p.Alpha[3]) {
-			t.Fatalf("%s: heat does not fade from the centre of %s: alpha %v", layer, hot, p.Alpha)
+		if a := spot.Alpha; !(a[0] > a[1] && a[1] > a[2] && a[2] >= a[3]) {
+			t.Fatalf("%s: heat does not fade from its centre: alpha %v", layer, a)
 		}
-		if c := readHeat(b, cold); c == nil || c.Centre[3] != 0 {
-			t.Fatalf("%s: heat over %s, which had none: %+v", layer, cold, c)
+		cs, _ := json.Marshal(cold)
+		if a := eval[int](b, fmt.Sprintf(alphaAtJS, cs)); a != 0 {
+			t.Fatalf("%s: heat (alpha %d) over %s, which had none", layer, a, cold)
 		}
 		if top := eval[string](b, `document.querySelector('[data-testid=heat-elements] tbody tr').dataset.selector`); top != first {
 			t.Fatalf("%s: the ranking starts with %q, want %q, the element with the most %s clicks", layer, top, first, layer)
 		}
 	}
-	check("rage", "img.product-image", "a.size-guide", rageSel, rage)
+	check("rage", "img.product-image", "a.size-guide", rageSel, rage, rageCell)
 	b.shot("heat-rage")
 	// The layer switcher redraws the heat over the dead-click element.
-	b.do(chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('input[name=layer]')].find((i) => i.value === 'dead').click()`))
-	b.wait("the layer in the URL", `location.search.includes('layer=dead')`, 5*time.Second)
-	check("dead", "a.size-guide", "img.product-image", deadSel, dead)
+	pick := func(layer string) {
+		b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`[...document.querySelectorAll('input[name=layer]')].find((i) => i.value === %q).click()`, layer)))
+		b.wait("the layer in the URL", fmt.Sprintf(`location.search.includes('layer=%s')`, layer), 5*time.Second)
+	}
+	pick("dead")
+	check("dead", "a.size-guide", "img.product-image", deadSel, dead, deadCell)
 	b.shot("heat-dead")
+	pick("error")
+	check("error", "button.wishlist", "a.size-guide", errSel, errs, errorCell)
+	b.shot("heat-error")
 	b.do(chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('input[name=layer]')].find((i) => i.value === 'clicks').click()`))
 	b.wait("the click layer", `document.querySelector('[data-testid=heat-legend]').dataset.layer === 'clicks'`, 10*time.Second)
 	if got := eval[int64](b, `Number(document.querySelector('[data-testid=heat-legend]').dataset.total)`); got != want.Clicks {

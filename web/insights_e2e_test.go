@@ -4,9 +4,10 @@ package web_test
 // browser against a real Sightline seeded with synth traffic whose planted
 // incident (the coupon button breaks at a release) happened a few hours
 // ago: behavior clusters with their descriptions and replays, the insight
-// feed with the incident, the overview's anomalies panel, and an alert
-// created, edited, test-sent to a loopback webhook and deleted in the UI,
-// which a viewer can read but not change.
+// feed with the incident, acknowledged, dismissed and reopened there and on
+// the overview's anomalies panel, release markers on a trend and a
+// dashboard tile, and an alert created, edited, test-sent to a loopback
+// webhook and deleted in the UI, which a viewer can read but not change.
 
 import (
 	"context"
@@ -14,13 +15,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sightline-analytics/sightline"
@@ -153,6 +157,13 @@ func TestInsightPagesInBrowser(t *testing.T) {
 	b.shot("insight-feed")
 	b.do(chromedp.Navigate(base + links["Trend"]))
 	b.wait("the anomaly's trend in the builder", `!!document.querySelector('[data-testid=insight-result] .chart canvas')`, 30*time.Second)
+	// The release the incident followed is marked on it.
+	b.wait("the incident's release on the trend", fmt.Sprintf(`!!document.querySelector('[data-testid=insight-result] .chart-marker[data-version=%q]:not([hidden])')`, synth.ReleaseVersion), 30*time.Second)
+
+	// 1b. Releases on charts: a $release event, as sightline.release()
+	// sends it, becomes a marker at its time on the builder's trend and on
+	// a dashboard's tile, its version shown on hover.
+	checkReleaseMarkers(t, b, app, base, proj.Token, key, pid)
 
 	// 2. The overview's panel lists it and links into the feed.
 	b.do(chromedp.Navigate(fmt.Sprintf("%s/p/%d/overview", base, pid)))
@@ -169,6 +180,10 @@ func TestInsightPagesInBrowser(t *testing.T) {
 	b.do(chromedp.Evaluate[chromedp.Void](panelCart + `.click()`))
 	focusJS, _ := json.Marshal(focus)
 	b.wait("the feed focused on the anomaly", `location.pathname.endsWith('/feed') && !!document.querySelector('[data-testid=finding].focus[data-finding-id="' + CSS.escape(`+string(focusJS)+`) + '"]')`, 30*time.Second)
+
+	// 2b. Acknowledge it on its card, dismiss it from the overview's panel,
+	// find it among the dismissed and reopen it.
+	checkFindingStatus(t, b, app, base, key, pid, focus)
 
 	// 3. Behavior clusters: none yet; find the patterns of the last 7 days.
 	b.do(chromedp.Navigate(fmt.Sprintf("%s/p/%d/clusters", base, pid)))
@@ -324,6 +339,11 @@ func TestInsightPagesInBrowser(t *testing.T) {
 	if eval[bool](b, `!!document.querySelector('main form') || [...document.querySelectorAll('main button')].some((e) => /Edit|Delete|Send test/.test(e.textContent))`) {
 		t.Error("a viewer can edit, delete or test an alert on its page")
 	}
+	b.do(chromedp.Navigate(fmt.Sprintf("%s/p/%d/feed", base, pid)))
+	b.wait("the feed as a viewer", `document.querySelectorAll('[data-testid=finding][data-kind=anomaly] [data-testid=status-controls]').length > 0`, 30*time.Second)
+	if eval[bool](b, `!!document.querySelector('[data-testid=status-controls] button')`) {
+		t.Error("a viewer is offered to acknowledge or dismiss anomalies")
+	}
 	b.do(chromedp.Navigate(fmt.Sprintf("%s/p/%d/alerts/new", base, pid)))
 	b.wait("no editor for a viewer", `document.body.innerText.includes('Viewers cannot create alerts') && !document.querySelector('main form')`, 20*time.Second)
 	viewerCtx, cancelViewer := context.WithTimeout(b.ctx, 20*time.Second)
@@ -334,10 +354,11 @@ func TestInsightPagesInBrowser(t *testing.T) {
 		const put = await fetch('/api/projects/%d/alerts/%s', {method: 'PUT', headers: h, body: JSON.stringify({name: 'x', rule: {type: 'anomaly', metric: {series: 'sessions'}, channels: []}})});
 		const test = await fetch('/api/projects/%d/alerts/%s/test', {method: 'POST', headers: h});
 		const gone = await fetch('/api/projects/%d/alerts/%s', {method: 'DELETE', headers: h});
-		return [put.status, test.status, gone.status];
-	})()`, pid, alertID, pid, alertID, pid, alertID), chromedp.EvalAwaitPromise))
-	if err != nil || fmt.Sprint(status) != "[403 403 403]" {
-		t.Errorf("a viewer's PUT, test and DELETE of an alert answered %v (%v), want 403s", status, err)
+		const dismiss = await fetch('/api/projects/%d/anomalies/' + encodeURIComponent(%q) + '/status', {method: 'POST', headers: h, body: JSON.stringify({status: 'dismissed'})});
+		return [put.status, test.status, gone.status, dismiss.status];
+	})()`, pid, alertID, pid, alertID, pid, alertID, pid, focus), chromedp.EvalAwaitPromise))
+	if err != nil || fmt.Sprint(status) != "[403 403 403 403]" {
+		t.Errorf("a viewer's PUT, test and DELETE of an alert and dismissal of an anomaly answered %v (%v), want 403s", status, err)
 	}
 	b.shot("alerts-viewer")
 
@@ -392,5 +413,148 @@ func storeRecording(t *testing.T, app *sightline.App, token, sessionID string) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("store a recording of %s: %d %s", sessionID, res.StatusCode, body)
+	}
+}
+
+// checkReleaseMarkers sends a $release event, lets the monitor record it,
+// and finds its marker on an hourly trend in the builder and on a
+// dashboard tile: at the x of its time on the chart's scale, its version
+// shown when the pointer rests on it.
+func checkReleaseMarkers(t *testing.T, b *browserTab, app *sightline.App, base, token, key string, pid int64) {
+	t.Helper()
+	const version = "9.9.9-e2e"
+	at := time.Now().UTC().Add(-30 * time.Hour).Truncate(time.Minute)
+	ev := fmt.Sprintf(`{"token":%q,"events":[{"uuid":"0193a1b2-c3d4-7e5f-8a6b-0000000e2e99","event":"$release","distinct_id":"deployer","timestamp":%d,"properties":{"version":%q}}]}`,
+		token, at.UnixMilli(), version)
+	res, err := http.Post(app.URL()+"/api/capture", "application/json", strings.NewReader(ev))
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("capture the $release event: %v %v", res, err)
+	}
+	res.Body.Close()
+	if err := app.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// What the scheduler does at the next hour: scan the new $release events.
+	if st := apiCall(t, "POST", app.URL()+"/api/anomalies/run", key, nil, nil); st != http.StatusOK {
+		t.Fatalf("run the monitor: %d", st)
+	}
+	var rel struct {
+		Releases []struct {
+			Version string    `json:"version"`
+			At      time.Time `json:"at"`
+		} `json:"releases"`
+	}
+	apiCall(t, "GET", app.URL()+"/api/releases?from="+at.Add(-time.Hour).Format(time.RFC3339)+"&to="+at.Add(time.Hour).Format(time.RFC3339), key, nil, &rel)
+	if len(rel.Releases) != 1 || rel.Releases[0].Version != version || !rel.Releases[0].At.Equal(at) {
+		t.Fatalf("releases around %v: %+v", at, rel.Releases)
+	}
+
+	query := `{"kind":"trends","interval":"hour","display":"line","series":[{"event":"$pageview","math":"sessions"}]}`
+	marker := fmt.Sprintf(`.chart-marker[data-version=%q]`, version)
+	// where answers the marker's x from the plot's left edge, the x its time
+	// has on the plot's scale, and the plot's width.
+	where := func(scope string) (got, want, width float64) {
+		t.Helper()
+		v := eval[[]float64](b, fmt.Sprintf(`(() => {
+			const m = document.querySelector(%q + ' ' + %q);
+			const over = m.closest('.u-over').getBoundingClientRect();
+			const root = m.closest('.uplot');
+			const r = m.getBoundingClientRect();
+			const min = Number(root.dataset.xMin), max = Number(root.dataset.xMax);
+			return [r.left + r.width / 2 - over.left, (Number(m.dataset.t) / 1000 - min) / (max - min) * over.width, over.width, Number(m.dataset.t)];
+		})()`, scope, marker))
+		if int64(v[3]) != at.UnixMilli() {
+			t.Errorf("the marker is at %v, the release at %v", time.UnixMilli(int64(v[3])), at)
+		}
+		return v[0], v[1], v[2]
+	}
+
+	b.do(chromedp.Navigate(fmt.Sprintf("%s/p/%d/insights/new?q=%s&from=-3d", base, pid, url.QueryEscape(query))))
+	b.wait("the release marker on the trend", `!!document.querySelector('[data-testid=insight-result] `+marker+`:not([hidden])')`, 30*time.Second)
+	got, want, width := where("[data-testid=insight-result]")
+	if math.Abs(got-want) > 1.5 || got < 0 || got > width {
+		t.Errorf("the release marker is %.1f px into a %.0f px plot, its time is at %.1f px", got, width, want)
+	}
+	// Hovering shows the version.
+	xy := eval[[]float64](b, `(() => { const r = document.querySelector('[data-testid=insight-result] `+marker+`').getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()`)
+	b.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, xy[0], xy[1]))
+	b.wait("the release's version on hover", `(() => { const tip = document.querySelector('[data-testid=insight-result] `+marker+` .tip'); return getComputedStyle(tip).display !== 'none' && tip.textContent.includes('Release `+version+`'); })()`, 10*time.Second)
+	if legend := eval[string](b, `document.querySelector('[data-testid=insight-result] [data-testid=release-legend]')?.textContent ?? ''`); !strings.Contains(legend, "releases") && !strings.Contains(legend, version) {
+		t.Errorf("the chart's legend does not mention its releases: %q", legend)
+	}
+	b.shot("release-marker-trend")
+
+	// The same insight on a dashboard.
+	var ins, board struct {
+		ID int64 `json:"id"`
+	}
+	if st := apiCall(t, "POST", fmt.Sprintf("%s/api/projects/%d/insights", app.URL(), pid), key,
+		map[string]any{"name": "Sessions by hour", "definition": json.RawMessage(strings.Replace(query, `"kind":"trends"`, `"kind":"trends","date_from":"-3d"`, 1))}, &ins); st != http.StatusCreated {
+		t.Fatalf("save the insight: %d", st)
+	}
+	if st := apiCall(t, "POST", fmt.Sprintf("%s/api/projects/%d/dashboards", app.URL(), pid), key,
+		map[string]any{"name": "Releases", "definition": map[string]any{"items": []map[string]int64{{"insight": ins.ID}}}}, &board); st != http.StatusCreated {
+		t.Fatalf("create the dashboard: %d", st)
+	}
+	b.do(chromedp.Navigate(fmt.Sprintf("%s/p/%d/dashboards/%d", base, pid, board.ID)))
+	b.wait("the release marker on the dashboard tile", `!!document.querySelector('section.card `+marker+`:not([hidden])')`, 30*time.Second)
+	got, want, width = where("section.card")
+	if math.Abs(got-want) > 1.5 || got < 0 || got > width {
+		t.Errorf("on the tile, the release marker is %.1f px into a %.0f px plot, its time is at %.1f px", got, width, want)
+	}
+	b.shot("release-marker-dashboard")
+}
+
+// checkFindingStatus acknowledges the anomaly id on its feed card,
+// dismisses it from the overview's panel, finds it among the dismissed in
+// the feed and reopens it, checking the API agrees at each step.
+func checkFindingStatus(t *testing.T, b *browserTab, app *sightline.App, base, key string, pid int64, id string) {
+	t.Helper()
+	idJS, _ := json.Marshal(id)
+	card := `[...document.querySelectorAll('[data-testid=finding]')].find((c) => c.dataset.findingId === ` + string(idJS) + `)`
+	apiStatus := func() string {
+		t.Helper()
+		var list struct {
+			Anomalies []struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			} `json:"anomalies"`
+		}
+		apiCall(t, "GET", fmt.Sprintf("%s/api/anomalies?status=all&from=%s", app.URL(), time.Now().UTC().Add(-8*24*time.Hour).Format("2006-01-02")), key, nil, &list)
+		for _, a := range list.Anomalies {
+			if a.ID == id {
+				return a.Status
+			}
+		}
+		return "missing"
+	}
+
+	b.do(chromedp.Evaluate[chromedp.Void](card + `.querySelector('button[data-action=acknowledged]').click()`))
+	b.wait("the anomaly acknowledged", card+`?.dataset.status === 'acknowledged' && `+card+`.textContent.includes('Acknowledged by ada@example.com')`, 20*time.Second)
+	if st := apiStatus(); st != "acknowledged" {
+		t.Errorf("after acknowledging, the API says %q", st)
+	}
+	b.shot("finding-acknowledged")
+
+	b.do(chromedp.Navigate(fmt.Sprintf("%s/p/%d/overview", base, pid)))
+	item := `[...document.querySelectorAll('[data-testid=anomaly-panel] li')].find((li) => li.dataset.findingId === ` + string(idJS) + `)`
+	b.wait("the acknowledged anomaly in the panel", item+`?.textContent.includes('Acknowledged')`, 30*time.Second)
+	b.do(chromedp.Evaluate[chromedp.Void](item + `.querySelector('button[data-action=dismissed]').click()`))
+	b.wait("the dismissed anomaly gone from the panel", `!!document.querySelector('[data-testid=anomaly-panel]') && !(`+item+`)`, 20*time.Second)
+	if st := apiStatus(); st != "dismissed" {
+		t.Errorf("after dismissing, the API says %q", st)
+	}
+
+	b.do(chromedp.Navigate(fmt.Sprintf("%s/p/%d/feed", base, pid)))
+	b.wait("the feed without the dismissed anomaly", `document.querySelectorAll('[data-testid=finding]').length > 0 && !(`+card+`)`, 30*time.Second)
+	b.do(set("select[name=feed-status]", "dismissed"))
+	b.wait("the dismissed anomaly on request", card+`?.dataset.status === 'dismissed'`, 30*time.Second)
+	b.shot("finding-dismissed")
+	b.do(chromedp.Evaluate[chromedp.Void](card + `.querySelector('button[data-action=open]').click()`))
+	b.wait("the reopened anomaly gone from the dismissed", `!(`+card+`)`, 20*time.Second)
+	b.do(set("select[name=feed-status]", ""))
+	b.wait("the reopened anomaly in the feed", card+`?.dataset.status === 'open'`, 30*time.Second)
+	if st := apiStatus(); st != "open" {
+		t.Errorf("after reopening, the API says %q", st)
 	}
 }

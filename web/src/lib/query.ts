@@ -10,9 +10,28 @@ export interface Filter {
   value?: unknown;
 }
 
+/** A step of an action definition (see the action editor). */
+export interface ActionStep {
+  event?: string;
+  selector?: string;
+  text?: string;
+  text_match?: string;
+  href?: string;
+  href_match?: string;
+  url?: string;
+  url_match?: string;
+  where?: Filter[];
+}
+
+export interface ActionDef {
+  steps: ActionStep[];
+}
+
 export interface EventRef {
   event?: string;
   action?: number;
+  /** An action defined inline, not saved (the action editor's preview). */
+  action_def?: ActionDef;
   where?: Filter[];
 }
 
@@ -63,6 +82,16 @@ export interface FunnelQuery extends Common {
   samples?: number;
 }
 
+/** The persons (or sessions) of one funnel step, a page at a time. */
+export interface FunnelActorsQuery extends Omit<FunnelQuery, 'kind'> {
+  kind: 'funnel_actors';
+  step: number;
+  status: 'converted' | 'dropped';
+  breakdown_value?: string;
+  offset?: number;
+  limit?: number;
+}
+
 export interface RetentionQuery extends Common {
   kind: 'retention';
   start: EventRef;
@@ -97,12 +126,16 @@ export interface SessionsQuery extends Common {
   cursor?: string;
 }
 
+export type HeatLayer = 'clicks' | 'rage' | 'dead' | 'error';
+
 export interface HeatmapQuery extends Common {
   kind: 'heatmap';
   url: string;
   viewport?: string;
   grid?: number;
   limit?: number;
+  /** Whose positions the points are: clicks (default), rage, dead or error clicks. */
+  layer?: HeatLayer;
 }
 
 export interface FrustrationQuery extends Common {
@@ -112,7 +145,7 @@ export interface FrustrationQuery extends Common {
 }
 
 export type InsightQuery = TrendsQuery | FunnelQuery | RetentionQuery | PathsQuery;
-export type AnyQuery = InsightQuery | SessionsQuery | HeatmapQuery | FrustrationQuery;
+export type AnyQuery = InsightQuery | FunnelActorsQuery | SessionsQuery | HeatmapQuery | FrustrationQuery;
 
 export interface Point {
   t: string;
@@ -155,6 +188,26 @@ export interface FunnelStepResult {
 
 export interface FunnelResult {
   steps: FunnelStepResult[];
+}
+
+export interface FunnelActor {
+  person_id?: string;
+  session_id?: string;
+  timestamp: string;
+  furthest_step: number;
+  has_replay: boolean;
+}
+
+export interface FunnelActorsResult {
+  step: number;
+  label: string;
+  status: 'converted' | 'dropped';
+  count_by: 'person' | 'session';
+  total: number;
+  offset: number;
+  limit: number;
+  next_offset?: number;
+  actors: FunnelActor[];
 }
 
 export interface RetentionResult {
@@ -200,6 +253,7 @@ export interface HeatmapResult {
   url: string;
   viewport: string;
   grid: number;
+  layer: HeatLayer;
   clicks: number;
   points: { x: number; y: number; count: number }[];
   elements: { selector: string; clicks: number; rage_clicks: number; dead_clicks: number; error_clicks: number }[];

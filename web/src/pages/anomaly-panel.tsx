@@ -2,14 +2,25 @@
 // share with it. This file ships in the main bundle (the overview is the
 // first page); the insight pages themselves load lazily.
 
+import { useState } from 'preact/hooks';
 import { ApiError, get } from '../lib/api';
 import { useAsync, useInterval } from '../lib/hooks';
 import { fmtNum, fmtTime } from '../lib/format';
 import { href } from '../lib/router';
-import { useProject } from '../lib/session';
+import { useProject, useSession } from '../lib/session';
 import { Link } from '../ui/link';
 import { Empty, ErrorState, Loading } from '../ui/states';
-import { changeText, insightBase, type Anomaly, type Finding, type ReleaseRef, type Severity } from './insight-api';
+import {
+  changeText,
+  insightBase,
+  setFindingStatus,
+  type Anomaly,
+  type Finding,
+  type FindingStatus,
+  type ReleaseRef,
+  type Severity,
+  type StatusFields,
+} from './insight-api';
 
 export function SeverityBadge({ severity }: { severity: Severity }) {
   const label = severity === 'high' ? 'High' : severity === 'medium' ? 'Medium' : 'Low';
@@ -32,6 +43,53 @@ export function ReleaseBadge({ release, start }: { release: ReleaseRef; start?: 
 
 export const ongoing = (a: Anomaly) => !a.end;
 
+const statusWords: Record<FindingStatus, string> = { open: 'Open', acknowledged: 'Acknowledged', dismissed: 'Dismissed' };
+
+/**
+ * An anomaly's status, and for members the buttons that change it:
+ * acknowledge (someone is on it) or dismiss (nothing to do) an open one,
+ * reopen the others. onChange runs once the server has it.
+ */
+export function StatusControls({ finding, label, onChange }: { finding: StatusFields & { id: string }; label: string; onChange: () => void }) {
+  const p = useProject();
+  const session = useSession();
+  const [busy, setBusy] = useState(false);
+  const set = async (status: FindingStatus) => {
+    setBusy(true);
+    try {
+      await setFindingStatus(p.id, finding.id, status);
+      session.toast(`${label}: ${statusWords[status].toLowerCase()}.`);
+      onChange();
+    } catch (e) {
+      session.toast((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const button = (status: FindingStatus, text: string) => (
+    <button type="button" class="small" disabled={busy} onClick={() => set(status)} aria-label={`${text}: ${label}`} data-action={status}>
+      {text}
+    </button>
+  );
+  return (
+    <span class="status-controls" data-testid="status-controls" data-status={finding.status}>
+      {finding.status !== 'open' ? (
+        <span class={`badge status-${finding.status}`} title={finding.status_at ? `${statusWords[finding.status]} ${fmtTime(finding.status_at)}` : undefined}>
+          {statusWords[finding.status]}
+          {finding.status_by ? ` by ${finding.status_by}` : ''}
+        </span>
+      ) : null}
+      {p.canEdit ? (
+        <>
+          {finding.status === 'open' ? button('acknowledged', 'Acknowledge') : null}
+          {finding.status !== 'dismissed' ? button('dismissed', 'Dismiss') : null}
+          {finding.status !== 'open' ? button('open', 'Reopen') : null}
+        </>
+      ) : null}
+    </span>
+  );
+}
+
 /** "22 vs 2.3 expected (+856%)" */
 export function ObservedText({ a }: { a: Anomaly }) {
   return (
@@ -42,9 +100,13 @@ export function ObservedText({ a }: { a: Anomaly }) {
   );
 }
 
-/** Open anomalies first, then the most recent. */
+/** Ongoing anomalies first, unacknowledged before acknowledged, then the most recent. */
 export function byOpenThenRecent(a: Finding, b: Finding): number {
-  return Number(ongoing(b.anomaly)) - Number(ongoing(a.anomaly)) || Date.parse(b.anomaly.start) - Date.parse(a.anomaly.start);
+  return (
+    Number(ongoing(b.anomaly)) - Number(ongoing(a.anomaly)) ||
+    Number(a.status === 'acknowledged') - Number(b.status === 'acknowledged') ||
+    Date.parse(b.anomaly.start) - Date.parse(a.anomaly.start)
+  );
 }
 
 export function AnomalyPanel() {
@@ -71,7 +133,7 @@ export function AnomalyPanel() {
       {all.length > 0 ? (
         <ul class="anomaly-list">
           {all.slice(0, 5).map((f) => (
-            <li key={f.id}>
+            <li key={f.id} data-finding-id={f.id}>
               <SeverityBadge severity={f.severity} />
               <span class="what">
                 <Link href={href(`/p/${p.id}/feed`, { focus: f.id, days: 7 })}>
@@ -85,6 +147,7 @@ export function AnomalyPanel() {
               <span class="small muted nowrap">
                 {ongoing(f.anomaly) ? <span class="badge firing">ongoing</span> : 'ended'} since {fmtTime(f.anomaly.start)}
               </span>
+              <StatusControls finding={f} label={`${f.anomaly.label} is ${f.anomaly.direction}`} onChange={res.reload} />
             </li>
           ))}
         </ul>

@@ -3,34 +3,19 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, del, get, post, put } from '../lib/api';
-import { useAsync } from '../lib/hooks';
+import { useAsync, useDebounced } from '../lib/hooks';
 import { fmtDate, fmtNum, pathOf } from '../lib/format';
-import type { Filter, TrendsResult } from '../lib/query';
+import type { ActionDef, ActionStep, TrendsResult } from '../lib/query';
 import { runQuery } from '../lib/query';
 import { href, navigate, useLocation } from '../lib/router';
 import { useProject, useSession, useTitle } from '../lib/session';
 import { TimeChart } from '../ui/chart';
 import { commonEvents, Suggest } from '../ui/controls';
 import { Link } from '../ui/link';
-import { Empty, ErrorState, Loading } from '../ui/states';
+import { Sparkline } from '../ui/sparkline';
+import { Empty, ErrorState, Loading, Progress } from '../ui/states';
 import type { SavedObject } from './insights';
 import { findPageSnapshot, HeatStage } from './heatmaps';
-
-export interface ActionStep {
-  event?: string;
-  selector?: string;
-  text?: string;
-  text_match?: string;
-  href?: string;
-  href_match?: string;
-  url?: string;
-  url_match?: string;
-  where?: Filter[];
-}
-
-interface ActionDef {
-  steps: ActionStep[];
-}
 
 interface SegCondition {
   type: 'performed' | 'not_performed' | 'first_seen' | 'person' | 'group';
@@ -142,11 +127,16 @@ function useDefinition<D>(kind: 'actions' | 'segments', id: string, empty: D) {
   const [description, setDescription] = useState('');
   const [def, setDef] = useState<D>(empty);
   const [error, setError] = useState<{ msg: string; field?: string } | null>(null);
+  // Whether def is the stored one (or a new one's): until then def is the
+  // placeholder, which nothing should be computed from.
+  const [loaded, setLoaded] = useState(isNew);
+  useEffect(() => setLoaded(isNew), [id]);
   useEffect(() => {
     if (obj.data) {
       setName(obj.data.name);
       setDescription(obj.data.description);
       setDef(obj.data.definition);
+      setLoaded(true);
     }
   }, [obj.data]);
   const save = async () => {
@@ -166,7 +156,7 @@ function useDefinition<D>(kind: 'actions' | 'segments', id: string, empty: D) {
     await del(`/api/projects/${p.id}/${kind}/${id}`);
     navigate(`/p/${p.id}/${kind}`);
   };
-  return { p, isNew, obj, name, setName, description, setDescription, def, setDef, error, save, remove };
+  return { p, isNew, obj, loaded, name, setName, description, setDescription, def, setDef, error, save, remove };
 }
 
 function EditorShell({
@@ -289,7 +279,12 @@ export function ActionEditor({ id }: { id: string }) {
               </label>
               <label class="grow">
                 Element selector
-                <input placeholder="button.checkout" value={s.selector ?? ''} onInput={(e) => upd(i, { selector: (e.target as HTMLInputElement).value })} />
+                <input
+                  aria-label={`Element selector of step ${i + 1}`}
+                  placeholder="button.checkout"
+                  value={s.selector ?? ''}
+                  onInput={(e) => upd(i, { selector: (e.target as HTMLInputElement).value })}
+                />
               </label>
               {ed.p.canEdit ? (
                 <button type="button" class="small" style={{ alignSelf: 'flex-end' }} onClick={() => setPicking(picking === i ? null : i)} aria-pressed={picking === i}>
@@ -309,7 +304,11 @@ export function ActionEditor({ id }: { id: string }) {
                         </option>
                       ))}
                     </select>
-                    <input value={s[k] ?? ''} onInput={(e) => upd(i, { [k]: (e.target as HTMLInputElement).value })} />
+                    <input
+                      aria-label={`${k === 'text' ? 'Element text' : k === 'href' ? 'Link target' : 'Page URL'} of step ${i + 1}`}
+                      value={s[k] ?? ''}
+                      onInput={(e) => upd(i, { [k]: (e.target as HTMLInputElement).value })}
+                    />
                   </span>
                 </label>
               ))}
@@ -338,26 +337,53 @@ export function ActionEditor({ id }: { id: string }) {
           </button>
         </div>
       </EditorShell>
-      {!ed.isNew && ed.obj.data ? <Usage series={{ action: Number(id) }} /> : null}
+      {ed.loaded ? <MatchPreview def={ed.def} saved={!ed.isNew && JSON.stringify(ed.def) === JSON.stringify(ed.obj.data?.definition) ? Number(id) : undefined} /> : null}
     </div>
   );
 }
 
-function Usage({ series }: { series: { action?: number } }) {
+/** Where in the definition an engine error applies, in words ("step 2, url match"). */
+function fieldText(field?: string): string {
+  const f = (field ?? '').replace(/^series\[0\]\.action_def\.?/, '');
+  const m = /^steps\[(\d+)\]\.?(.*)$/.exec(f);
+  if (m) return `Step ${Number(m[1]) + 1}${m[2] ? ', ' + m[2].replace(/_/g, ' ').replace(/\./g, ' ') : ''}`;
+  return f ? f.replace(/_/g, ' ') : 'The definition';
+}
+
+/**
+ * What the definition being edited matches over the last 30 days, past
+ * events included, before it is saved: the engine takes the definition
+ * inline (action_def), so the count and the sparkline follow every edit.
+ * An invalid definition shows the engine's message and where it applies.
+ */
+function MatchPreview({ def, saved }: { def: ActionDef; saved?: number }) {
   const p = useProject();
-  const res = useAsync((s) => runQuery<TrendsResult>(p.id, { kind: 'trends', date_from: '-30d', date_to: 'today', series: [{ ...series, math: 'events' }] }, s), [p.id, JSON.stringify(series)]);
+  const want = JSON.stringify({ steps: def.steps ?? [] });
+  const sent = useDebounced(want, 350);
+  const res = useAsync(
+    (s) => runQuery<TrendsResult>(p.id, { kind: 'trends', date_from: '-30d', date_to: 'today', interval: 'day', series: [{ action_def: JSON.parse(sent) as ActionDef, math: 'events' }] }, s),
+    [p.id, sent],
+  );
   const first = res.data?.series[0];
   const total = first ? (first.total ?? first.points.reduce((n, pt) => n + pt.v, 0)) : 0;
-  const insight = href(`/p/${p.id}/insights/new`, { q: JSON.stringify({ kind: 'trends', series: [{ ...series, math: 'events' }], interval: 'day' }), from: '-30d' });
+  const pending = res.loading || sent !== want;
+  const err = res.error instanceof ApiError ? res.error : undefined;
+  const insight = saved ? href(`/p/${p.id}/insights/new`, { q: JSON.stringify({ kind: 'trends', series: [{ action: saved, math: 'events' }], interval: 'day' }), from: '-30d' }) : '';
   return (
-    <div class="card">
+    <div class="card" data-testid="action-preview" aria-busy={pending} data-pending={pending ? 'true' : 'false'} data-def={sent}>
       <div class="card-head">
-        <h2>Matches in the last 30 days</h2>
-        <Link href={insight}>Open as an insight</Link>
+        <h2>{saved ? 'Matches in the last 30 days' : 'Matches in the last 30 days, live'}</h2>
+        {insight ? <Link href={insight}>Open as an insight</Link> : <span class="small muted">Updates as you edit; nothing is saved.</span>}
       </div>
-      {res.loading && !res.data ? <Loading /> : null}
-      {res.error ? <ErrorState error={res.error} retry={res.reload} /> : null}
-      {first ? (
+      <Progress active={pending && !!res.data} />
+      {res.loading && !res.data && !res.error ? <Loading label="Counting matches…" /> : null}
+      {res.error && !err ? <ErrorState error={res.error} retry={res.reload} /> : null}
+      {err ? (
+        <div class="field-error" role="alert" data-testid="action-preview-error">
+          {fieldText(err.field)}: {err.message}
+        </div>
+      ) : null}
+      {first && !res.error ? (
         <>
           <p>
             <strong data-testid="action-matches" data-count={total}>
@@ -365,7 +391,11 @@ function Usage({ series }: { series: { action?: number } }) {
             </strong>{' '}
             matching events, past ones included: an action applies to everything already stored the moment it is saved.
           </p>
-          <TimeChart kind="bar" height={180} times={first.points.map((pt) => Date.parse(pt.t))} series={[{ label: first.label, values: first.points.map((pt) => pt.v) }]} />
+          <Sparkline
+            label={`Matching events per day over the last 30 days: ${fmtNum(total)} in all`}
+            height={56}
+            points={first.points.map((pt) => ({ t: Date.parse(pt.t), v: pt.v }))}
+          />
         </>
       ) : null}
     </div>

@@ -1,6 +1,7 @@
 // The insight feed: anomalies, regressions and behavior patterns worth a
-// look, ranked by the sessions they affect, each with its chart, the
-// release it follows, and links to the trend, the sessions and replays.
+// look, anomalies first (the most severe first), each with its chart, the
+// release it follows, links to the trend, the sessions and replays, and
+// (for members) buttons to acknowledge or dismiss it.
 
 import { useEffect, useState } from 'preact/hooks';
 import { get, post } from '../lib/api';
@@ -11,7 +12,7 @@ import { useProject, useSession, useTitle } from '../lib/session';
 import { Link } from '../ui/link';
 import { Sparkline, type SparkPoint } from '../ui/sparkline';
 import { Empty, ErrorState, Loading, Progress } from '../ui/states';
-import { ObservedText, ReleaseBadge, SeverityBadge, ongoing } from './anomaly-panel';
+import { ObservedText, ReleaseBadge, SeverityBadge, StatusControls, ongoing } from './anomaly-panel';
 import { changeText, findingLinks, insightBase, type ChartPoint, type FeedItem, type Finding, type TrendPoint } from './insight-api';
 
 const sevRank = { high: 0, medium: 1, low: 2 };
@@ -23,9 +24,13 @@ export function FeedPage() {
   const loc = useLocation();
   const days = Number(loc.query.get('days') ?? 7) || 7;
   const kind = loc.query.get('kind') ?? '';
-  const sort = loc.query.get('sort') ?? 'affected';
+  const sort = loc.query.get('sort') ?? 'ranked';
+  const status = loc.query.get('status') ?? '';
   const focus = loc.query.get('focus') ?? '';
-  const feed = useAsync((s) => get<{ items: FeedItem[] }>(`${insightBase(p.id)}/feed?days=${days}&limit=100`, s), [p.id, days]);
+  const feed = useAsync(
+    (s) => get<{ items: FeedItem[] }>(`${insightBase(p.id)}/feed?days=${days}&limit=100${status ? `&status=${status}` : ''}`, s),
+    [p.id, days, status],
+  );
   const [updated, setUpdated] = useState<Date | null>(null);
   const [checking, setChecking] = useState(false);
   useInterval(feed.reload, 60_000);
@@ -33,7 +38,10 @@ export function FeedPage() {
     if (feed.data) setUpdated(new Date());
   }, [feed.data]);
 
+  // "Importance" keeps the server's order: anomalies first, the most
+  // severe first, then the patterns that stand out.
   let items = (feed.data?.items ?? []).filter((it) => !kind || it.kind === kind);
+  if (sort === 'affected') items = [...items].sort((a, b) => b.affected_sessions - a.affected_sessions);
   if (sort === 'newest') items = [...items].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
   if (sort === 'severity') items = [...items].sort((a, b) => sevRank[a.severity] - sevRank[b.severity] || b.affected_sessions - a.affected_sessions);
   const focusMissing = !!focus && !!feed.data && !feed.data.items.some((it) => it.id === focus);
@@ -62,7 +70,7 @@ export function FeedPage() {
       <div class="page-head">
         <div>
           <h1>Insight feed</h1>
-          <p>Anomalies, regressions and behavior patterns worth a look, ranked by the sessions they affect.</p>
+          <p>Anomalies, regressions and behavior patterns worth a look: anomalies first, the most severe first.</p>
         </div>
         <div class="row">
           {updated ? <span class="small muted">Updated {updated.toLocaleTimeString()}</span> : null}
@@ -92,8 +100,19 @@ export function FeedPage() {
           </select>
         </label>
         <label>
+          Status
+          <select name="feed-status" value={status} onChange={(e) => setParams({ status: (e.target as HTMLSelectElement).value || null })}>
+            <option value="">Open and acknowledged</option>
+            <option value="open">Open</option>
+            <option value="acknowledged">Acknowledged</option>
+            <option value="dismissed">Dismissed</option>
+            <option value="all">All</option>
+          </select>
+        </label>
+        <label>
           Sort by
-          <select value={sort} onChange={(e) => setParams({ sort: (e.target as HTMLSelectElement).value === 'affected' ? null : (e.target as HTMLSelectElement).value })}>
+          <select value={sort} onChange={(e) => setParams({ sort: (e.target as HTMLSelectElement).value === 'ranked' ? null : (e.target as HTMLSelectElement).value })}>
+            <option value="ranked">Importance</option>
             <option value="affected">Sessions affected</option>
             <option value="newest">Newest</option>
             <option value="severity">Severity</option>
@@ -110,7 +129,7 @@ export function FeedPage() {
       ) : null}
       {feed.data && items.length === 0 ? (
         <div class="card">
-          <Empty title={kind ? 'Nothing of this kind in this period.' : 'Nothing needs a look.'}>
+          <Empty title={kind || status ? 'Nothing of this kind in this period.' : 'Nothing needs a look.'}>
             Sightline checks sessions, events, errors, frustration per page and element, and every saved insight each hour; anomalies and frustrated behavior
             patterns appear here as they are found. <Link href={`/p/${p.id}/clusters`}>Explore behavior clusters</Link> or{' '}
             <Link href={`/p/${p.id}/alerts`}>set up an alert</Link>.
@@ -118,7 +137,7 @@ export function FeedPage() {
         </div>
       ) : null}
       {items.map((it) => (
-        <FeedCard key={it.id + it.at} item={it} focused={it.id === focus} />
+        <FeedCard key={it.id + it.at} item={it} focused={it.id === focus} onStatus={feed.reload} />
       ))}
     </div>
   );
@@ -128,7 +147,7 @@ function anomalyPoints(chart: ChartPoint[]): SparkPoint[] {
   return chart.map((c) => ({ t: Date.parse(c.t), v: c.value, e: c.expected >= 0 ? c.expected : undefined }));
 }
 
-function FeedCard({ item, focused }: { item: FeedItem; focused: boolean }) {
+function FeedCard({ item, focused, onStatus }: { item: FeedItem; focused: boolean; onStatus: () => void }) {
   const p = useProject();
   const a = item.anomaly;
   const c = item.cluster;
@@ -145,7 +164,14 @@ function FeedCard({ item, focused }: { item: FeedItem; focused: boolean }) {
   const links = a ? findingLinks(p.id, a, item.segment) : [];
   const replays = item.replays ?? [];
   return (
-    <article class={'card finding' + (focused ? ' focus' : '')} data-testid="finding" data-finding-id={item.id} data-kind={item.kind} aria-label={item.title}>
+    <article
+      class={'card finding' + (focused ? ' focus' : '') + (item.status === 'dismissed' ? ' dismissed' : '')}
+      data-testid="finding"
+      data-finding-id={item.id}
+      data-kind={item.kind}
+      data-status={item.status}
+      aria-label={item.title}
+    >
       <div class="stack" style={{ gap: '0.3rem', minWidth: 0 }}>
         <div class="row small">
           <SeverityBadge severity={item.severity} />
@@ -153,6 +179,7 @@ function FeedCard({ item, focused }: { item: FeedItem; focused: boolean }) {
           {a ? ongoing(a) ? <span class="badge firing">Ongoing</span> : <span class="badge resolved">Ended {fmtTime(a.end!)}</span> : null}
           {item.release ? <ReleaseBadge release={item.release} start={a?.start} /> : null}
           <span class="muted">{a ? 'detected' : 'found'} {fmtTime(item.at)}</span>
+          {a ? <StatusControls finding={item} label={item.title} onChange={onStatus} /> : null}
         </div>
         <h3>{item.title}</h3>
         {a ? (

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { get } from '../lib/api';
 import { useAsync, useWidth } from '../lib/hooks';
 import { fmtNum, fmtPct, pathOf } from '../lib/format';
-import { runQuery, type HeatmapResult, type SessionsResult, type TrendsResult } from '../lib/query';
+import { runQuery, type HeatLayer, type HeatmapResult, type SessionsResult, type TrendsResult } from '../lib/query';
 import { href, navigate, setParams, useLocation } from '../lib/router';
 import { useProject, useTitle } from '../lib/session';
 import { DateRange, Suggest } from '../ui/controls';
@@ -81,20 +81,28 @@ export async function findPageSnapshot(pid: number, url: string, viewport: strin
   return fallback;
 }
 
-type Layer = 'clicks' | 'scroll' | 'rage' | 'dead';
+type Layer = HeatLayer | 'scroll';
 
 const layers: [Layer, string][] = [
   ['clicks', 'Clicks'],
   ['rage', 'Rage clicks'],
   ['dead', 'Dead clicks'],
+  ['error', 'Error clicks'],
   ['scroll', 'Scroll depth'],
 ];
 
-type ElementCount = 'clicks' | 'rage_clicks' | 'dead_clicks';
+type ElementCount = 'clicks' | 'rage_clicks' | 'dead_clicks' | 'error_clicks';
 type HeatElement = HeatmapResult['elements'][number];
 
-/** Which per-element count a layer ranks and draws. */
-const layerCount: Record<Layer, ElementCount> = { clicks: 'clicks', scroll: 'clicks', rage: 'rage_clicks', dead: 'dead_clicks' };
+/** Which per-element count a layer ranks. */
+const layerCount: Record<Layer, ElementCount> = { clicks: 'clicks', scroll: 'clicks', rage: 'rage_clicks', dead: 'dead_clicks', error: 'error_clicks' };
+
+/** The positions a layer draws: the heatmap query's points of that layer (scroll draws none). */
+export function pointLayer(layer: Layer): HeatLayer {
+  return layer === 'scroll' ? 'clicks' : layer;
+}
+
+const frustrationNoun: Record<string, string> = { rage: 'rage', dead: 'dead', error: 'error' };
 
 /** What a layer counts in all: the numbers of the heatmap query, so the legend agrees with the API. */
 export function layerTotal(heat: HeatmapResult, layer: Layer): number {
@@ -104,7 +112,7 @@ export function layerTotal(heat: HeatmapResult, layer: Layer): number {
   return heat.elements.reduce((n, e) => n + e[key], 0);
 }
 
-/** What the stage managed to draw: the hottest spot, and counts of elements not found on the rebuilt page. */
+/** What the stage managed to draw: the hottest spot, and the events placed outside the rebuilt page. */
 export interface Drawn {
   max: number;
   missing: number;
@@ -134,12 +142,15 @@ export function HeatmapPage() {
     if (!url && pageOptions[0]) setParams({ url: pageOptions[0] });
   }, [url, pageOptions[0]]);
 
-  // Every element with a rage or dead click must be in the answer for
-  // those layers to add up, not only the 30 most clicked: ask for the
-  // engine's maximum.
+  // Every element with a rage, dead or error click must be in the answer
+  // for those layers to add up, not only the 30 most clicked: ask for the
+  // engine's maximum. The points are the layer's own: where those clicks
+  // happened.
+  const points = pointLayer(layer);
   const heat = useAsync(
-    (s) => (url ? runQuery<HeatmapResult>(p.id, { kind: 'heatmap', date_from: r.from, date_to: r.to, url, viewport, grid: 10, limit: 500 }, s) : Promise.resolve(null)),
-    [p.id, url, viewport, r.from, r.to],
+    (s) =>
+      url ? runQuery<HeatmapResult>(p.id, { kind: 'heatmap', date_from: r.from, date_to: r.to, url, viewport, grid: 10, limit: 500, layer: points }, s) : Promise.resolve(null),
+    [p.id, url, viewport, r.from, r.to, points],
   );
   const snap = useAsync((s) => (url ? findPageSnapshot(p.id, url, viewport, r.from, r.to, s) : Promise.resolve(null)), [p.id, url, viewport, r.from, r.to]);
   const [hover, setHover] = useState<string | null>(null);
@@ -147,11 +158,11 @@ export function HeatmapPage() {
   const [drawn, setDrawn] = useState<Drawn | null>(null);
   const key = layerCount[layer];
   const ranked: HeatElement[] = heat.data
-    ? layer === 'rage' || layer === 'dead'
+    ? layer in frustrationNoun
       ? heat.data.elements.filter((e) => e[key] > 0).sort((a, b) => b[key] - a[key] || a.selector.localeCompare(b.selector))
       : heat.data.elements
     : [];
-  const noun = layer === 'rage' ? 'rage clicks' : layer === 'dead' ? 'dead clicks' : 'clicks';
+  const noun = layer in frustrationNoun ? `${frustrationNoun[layer]} clicks` : 'clicks';
 
   return (
     <div class="stack">
@@ -252,6 +263,7 @@ export function HeatmapPage() {
                         <th class="num">Clicks</th>
                         <th class="num">Rage</th>
                         <th class="num">Dead</th>
+                        <th class="num">Error</th>
                       </tr>
                     </thead>
                     <tbody>
@@ -278,6 +290,7 @@ export function HeatmapPage() {
                           <td class="num">{fmtNum(el.clicks)}</td>
                           <td class="num">{el.rage_clicks ? <span class="badge rage">{el.rage_clicks}</span> : 0}</td>
                           <td class="num">{el.dead_clicks ? <span class="badge dead">{el.dead_clicks}</span> : 0}</td>
+                          <td class="num">{el.error_clicks ? <span class="badge error">{el.error_clicks}</span> : 0}</td>
                         </tr>
                       ))}
                     </tbody>
@@ -305,13 +318,13 @@ function HeatLegend({ heat, layer, drawn }: { heat: HeatmapResult; layer: Layer;
   else if (layer === 'clicks') summary = `${fmtNum(total)} ${total === 1 ? 'click' : 'clicks'}`;
   else {
     const n = heat.elements.filter((e) => e[layerCount[layer]] > 0).length;
-    summary = `${fmtNum(total)} ${layer === 'rage' ? 'rage' : 'dead'} ${total === 1 ? 'click' : 'clicks'} on ${fmtNum(n)} ${n === 1 ? 'element' : 'elements'}`;
+    summary = `${fmtNum(total)} ${frustrationNoun[layer]} ${total === 1 ? 'click' : 'clicks'} on ${fmtNum(n)} ${n === 1 ? 'element' : 'elements'}`;
   }
   return (
     <div class="heat-legend" data-testid="heat-legend" data-layer={layer} data-total={total} role="group" aria-label="Heatmap legend">
       <span class="grow">
         <strong>{summary}</strong>
-        {drawn && drawn.missing > 0 ? <span class="small muted"> · {fmtNum(drawn.missing)} on elements this recording does not have</span> : null}
+        {drawn && drawn.missing > 0 ? <span class="small muted"> · {fmtNum(drawn.missing)} outside this recording of the page</span> : null}
       </span>
       {total > 0 ? (
         <span class="scale small">
@@ -356,8 +369,8 @@ export interface HeatSpot {
 /**
  * Draws density: each spot adds a radial blob whose strength is its share
  * of the hottest spot, then the accumulated intensity is coloured from cold
- * to hot. Every layer that has positions (click cells, elements with rage
- * or dead clicks) is drawn this way. Returns the hottest spot's count.
+ * to hot. Every layer of positions (the cells of clicks, rage, dead or
+ * error clicks) is drawn this way. Returns the hottest spot's count.
  */
 export function drawHeat(canvas: HTMLCanvasElement, spots: HeatSpot[]): number {
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
@@ -387,40 +400,30 @@ export function drawHeat(canvas: HTMLCanvasElement, spots: HeatSpot[]): number {
   return max;
 }
 
-/** Spots of the click layer: grid cells of the heatmap query. */
+/** Spots of a layer: the grid cells of the heatmap query, at their centres. */
 export function clickSpots(points: HeatmapResult['points'], grid: number): HeatSpot[] {
   const radius = Math.max(14, grid * 1.6);
   return points.map((p) => ({ x: p.x + grid / 2, y: p.y + grid / 2, count: p.count, radius }));
 }
 
 /**
- * Spots of an element layer (rage or dead clicks): each element with a
- * count, found on the rebuilt page by its stored selector, is heat over its
- * box, as strong as its count. Counts of elements the page does not have
- * (it changed since) are returned as missing.
+ * Draws a layer's points when heat is the answer for that layer (while
+ * another layer's answer is still on screen, nothing is drawn). Returns the
+ * hottest spot and the events of cells outside the page (it changed since).
  */
-export function elementSpots(doc: Document, els: HeatElement[], key: ElementCount): { spots: HeatSpot[]; missing: number } {
-  const spots: HeatSpot[] = [];
-  let missing = 0;
-  const sx = doc.defaultView?.scrollX ?? 0;
-  const sy = doc.defaultView?.scrollY ?? 0;
-  for (const e of els) {
-    const n = e[key];
-    if (!n) continue;
-    let el: Element | null = null;
-    try {
-      el = doc.querySelector(e.selector);
-    } catch {
-      el = null;
-    }
-    const r = el?.getBoundingClientRect();
-    if (!r || (r.width === 0 && r.height === 0)) {
-      missing += n;
-      continue;
-    }
-    spots.push({ x: r.left + sx + r.width / 2, y: r.top + sy + r.height / 2, count: n, radius: Math.min(64, Math.max(18, Math.min(r.width, r.height) / 2 + 14)) });
+function drawPoints(c: HTMLCanvasElement, heat: HeatmapResult, layer: Layer): Drawn {
+  // data-layer tells which answer the canvas shows (tests wait for it).
+  if ((heat.layer ?? 'clicks') !== pointLayer(layer)) {
+    c.getContext('2d')?.clearRect(0, 0, c.width, c.height);
+    c.dataset['layer'] = '';
+    return { max: 0, missing: 0 };
   }
-  return { spots, missing };
+  const grid = heat.grid || 10;
+  const inside = heat.points.filter((p) => p.x < c.width && p.y < c.height);
+  const missing = heat.points.reduce((n, p) => n + p.count, 0) - inside.reduce((n, p) => n + p.count, 0);
+  const max = drawHeat(c, clickSpots(inside, grid));
+  c.dataset['layer'] = heat.layer ?? 'clicks';
+  return { max, missing };
 }
 
 function drawScroll(canvas: HTMLCanvasElement, scroll: HeatmapResult['scroll']): void {
@@ -464,8 +467,7 @@ function outline(ctx: CanvasRenderingContext2D, doc: Document, el: Element | nul
 /**
  * Heat without the page, for pages nobody recorded (or projects that keep
  * replays off): click positions are page coordinates, so the heat keeps its
- * shape on a blank page as wide as the device class. Element layers need
- * the page to find their elements.
+ * shape on a blank page as wide as the device class.
  */
 function BlankStage({ heat, layer }: { heat: HeatmapResult; layer: Layer }) {
   const canvas = useRef<HTMLCanvasElement>(null);
@@ -478,14 +480,12 @@ function BlankStage({ heat, layer }: { heat: HeatmapResult; layer: Layer }) {
     if (!c) return;
     c.width = width;
     c.height = height;
-    if (layer === 'clicks') drawHeat(c, clickSpots(heat.points, grid));
-    else if (layer === 'scroll') drawScroll(c, heat.scroll);
-    else c.getContext('2d')?.clearRect(0, 0, width, height);
+    if (layer === 'scroll') drawScroll(c, heat.scroll);
+    else drawPoints(c, heat, layer);
   }, [heat, layer, width, height]);
   const scale = stageWidth ? Math.min(1, stageWidth / width) : 1;
   return (
     <div ref={ref} class="stack">
-      {layer === 'rage' || layer === 'dead' ? <p class="small muted">Rage and dead clicks are placed on their elements, which needs a recording of the page; the ranking beside lists them.</p> : null}
       <div class="heat-stage blank" data-testid="heat-blank">
         <div style={{ width: `${width * scale}px`, height: `${height * scale}px`, position: 'relative' }}>
           <div class="inner" style={{ transform: `scale(${scale})`, width: `${width}px`, height: `${height}px` }}>
@@ -561,12 +561,10 @@ export function HeatStage({
       return;
     }
     let d: Drawn = { max: 0, missing: 0 };
-    if (layer === 'clicks') d.max = drawHeat(c, clickSpots(heat.points, heat.grid || 10));
-    else if (layer === 'scroll') drawScroll(c, heat.scroll);
-    else {
-      const { spots, missing } = elementSpots(page.doc, heat.elements, layerCount[layer]);
-      d = { max: drawHeat(c, spots), missing };
-    }
+    if (layer === 'scroll') {
+      drawScroll(c, heat.scroll);
+      c.dataset['layer'] = 'scroll';
+    } else d = drawPoints(c, heat, layer);
     onDrawn?.(d);
   }, [page, heat, layer]);
 

@@ -1,10 +1,25 @@
 // Types of the insight API (docs/insights.md) as the dashboard uses them,
 // and the links from a finding to the pages that explain it.
 
+import { post } from '../lib/api';
 import { href } from '../lib/router';
 import type { TrendsQuery } from '../lib/query';
 
 export type Severity = 'high' | 'medium' | 'low';
+
+/** What people made of an anomaly: dismissed ones leave the feed and the overview. */
+export type FindingStatus = 'open' | 'acknowledged' | 'dismissed';
+
+export interface StatusFields {
+  status: FindingStatus;
+  status_by?: string;
+  status_at?: string;
+}
+
+/** Records what someone made of an anomaly (members only); answers the anomaly. */
+export function setFindingStatus(pid: number, id: string, status: FindingStatus): Promise<Finding> {
+  return post<Finding>(`${insightBase(pid)}/anomalies/${encodeURIComponent(id)}/status`, { status });
+}
 
 export interface Representative {
   session_id: string;
@@ -52,7 +67,7 @@ export interface ChartPoint {
   exposure?: number;
 }
 
-export interface Finding {
+export interface Finding extends StatusFields {
   id: string;
   severity: Severity;
   anomaly: Anomaly;
@@ -130,7 +145,7 @@ export interface SessionSummary {
   has_replay: boolean;
 }
 
-export interface FeedItem {
+export interface FeedItem extends StatusFields {
   id: string;
   severity: Severity;
   kind: 'anomaly' | 'cluster';
