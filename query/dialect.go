@@ -231,6 +231,16 @@ func (duckDialect) jsonString(doc, key string) string {
 
 func (duckDialect) toNumber(text string) string { return "TRY_CAST(" + text + " AS DOUBLE)" }
 
+func (duckDialect) hashID(expr string) string { return "hash(" + expr + ")" }
+
+// personHashes joins the project's person mapping on hashed distinct ids.
+// DuckDB's hash(NULL) is a value, not NULL: an unmapped id keeps its own.
+func (duckDialect) personHashes(c *compiler, src string) string {
+	return "(SELECT da.*, CASE WHEN pd.person_id IS NULL THEN da.dh ELSE hash(pd.person_id) END AS ph FROM " + src +
+		" AS da LEFT JOIN (SELECT hash(distinct_id) AS dh, person_id FROM person_distinct_ids WHERE project_id = " +
+		c.p(c.proj) + ") pd ON pd.dh = da.dh) ph_"
+}
+
 // scrollDepth reads the typed column the DuckDB store fills on ingest.
 func (duckDialect) scrollDepth() string      { return "e.scroll_depth" }
 func (duckDialect) toText(num string) string { return "CAST(" + num + " AS VARCHAR)" }

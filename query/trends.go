@@ -97,10 +97,16 @@ func (c *compiler) trends(q *Trends) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	if needPersons {
+	// Counting persons by their distinct ids first (personsByDistinctID)
+	// needs no person on each event; a segment breakdown joins members by
+	// person, so it does.
+	twoPhase := personsByDistinctID(d, q.Series, segBreakdown)
+	if needPersons && twoPhase == nil {
 		c.needPerson = true
 	}
-	if c.needPerson {
+	if twoPhase != nil {
+		cols = append(cols, twoPhase.distinctKey)
+	} else if c.needPerson {
 		cols = append(cols, d.personID()+" AS person_id")
 	}
 	cols = append(cols, "e.session_id AS session_id")
@@ -131,8 +137,8 @@ func (c *compiler) trends(q *Trends) (*compiled, error) {
 	}
 	aggList := strings.Join(aggs, ", ")
 	totals := c.withTotals
-	if twoPhase := personsTwoPhase(d, q.Series); twoPhase != nil {
-		totals = func(bv, src, _ string) string { return twoPhase(&st, bv, src) }
+	if twoPhase != nil {
+		totals = func(bv, src, _ string) string { return twoPhase.plan(c, &st, bv, src) }
 	}
 	var segNames map[string]string
 	switch {
@@ -322,16 +328,44 @@ func (c *compiler) withTotals(bv, src, aggs string) string {
 		"SELECT period, NULL AS t, " + bv + " AS bv, " + aggs + " FROM " + src + " GROUP BY period, bv"
 }
 
-// personsTwoPhase returns, for dialects with grouping sets, a plan for
-// trends whose series count persons (and, beside them, events) that
-// aggregates in two passes: first one row per person in each interval and
-// over the whole range, then counts those rows. DuckDB runs a DISTINCT
-// aggregate single-threaded per group and hashes every person id into it;
-// grouping by the person first is a parallel hash aggregate, about twice as
-// fast on the daily-active-users chart. It returns nil for other series
-// (sessions, sums, quantiles), which keep the one-pass plan.
-func personsTwoPhase(d Dialect, series []Series) func(st *stmt, bv, src string) string {
-	if !d.groupingSets() {
+// personHasher is implemented by dialects that can count persons through
+// 64-bit hashes of their ids (see personsByDistinctID).
+type personHasher interface {
+	// hashID is a 64-bit hash of a non-NULL id.
+	hashID(expr string) string
+	// personHashes is src (a subquery with a column dh, a hashed distinct
+	// id) as an aliased subquery with one more column, ph: the hash of the
+	// id of the person the distinct id belongs to.
+	personHashes(c *compiler, src string) string
+}
+
+// personsPlan aggregates a trends query whose series count persons, and
+// events beside them, without resolving each event's person:
+//
+//  1. one row per (interval, breakdown value, distinct id), and from those
+//     rows one per (breakdown value, distinct id) for the whole range;
+//  2. those rows joined to the person mapping and grouped by person;
+//  3. counted.
+//
+// The person join then reads a few hundred thousand rows instead of every
+// event, and the keys are 64-bit hashes instead of strings: on 10 M events
+// the daily-active-users chart takes 0.24–0.29 s against 0.65 s for a
+// DISTINCT aggregate over joined person ids. Two ids colliding in 64 bits
+// would count as one person; at 100 M persons the chance of any collision
+// is about 3 in 10,000.
+type personsPlan struct {
+	series      []Series
+	hasher      personHasher
+	distinctKey string // the base column: the hashed distinct id as dh
+}
+
+// personsByDistinctID returns the plan for series that are all persons or
+// events counts, with at least one persons count, on a dialect that
+// hashes ids; nil otherwise (sessions, sums, quantiles, a segment
+// breakdown), which keeps the one-pass plan.
+func personsByDistinctID(d Dialect, series []Series, segBreakdown bool) *personsPlan {
+	h, ok := d.(personHasher)
+	if !ok || segBreakdown {
 		return nil
 	}
 	persons := false
@@ -347,19 +381,26 @@ func personsTwoPhase(d Dialect, series []Series) func(st *stmt, bv, src string) 
 	if !persons {
 		return nil
 	}
-	return func(st *stmt, bv, src string) string {
-		var inner, outer []string
-		for i, s := range series {
-			if s.Math == "persons" {
-				inner = append(inner, fmt.Sprintf("bool_or(m%d) AS p%d", i, i))
-				outer = append(outer, fmt.Sprintf("count(*) FILTER (WHERE p%d)", i))
-			} else {
-				inner = append(inner, fmt.Sprintf("count(*) FILTER (WHERE m%d) AS c%d", i, i))
-				outer = append(outer, fmt.Sprintf("CAST(sum(c%d) AS BIGINT)", i))
-			}
+	return &personsPlan{series: series, hasher: h, distinctKey: h.hashID("e.distinct_id") + " AS dh"}
+}
+
+func (p *personsPlan) plan(c *compiler, st *stmt, bv, src string) string {
+	var first, more, count []string
+	for i, s := range p.series {
+		if s.Math == "persons" {
+			first = append(first, fmt.Sprintf("bool_or(m%d) AS x%d", i, i))
+			more = append(more, fmt.Sprintf("bool_or(x%d) AS x%d", i, i))
+			count = append(count, fmt.Sprintf("count(*) FILTER (WHERE x%d)", i))
+		} else {
+			first = append(first, fmt.Sprintf("count(*) FILTER (WHERE m%d) AS x%d", i, i))
+			more = append(more, fmt.Sprintf("CAST(sum(x%d) AS BIGINT) AS x%d", i, i))
+			count = append(count, fmt.Sprintf("CAST(sum(x%d) AS BIGINT)", i))
 		}
-		pp := st.with("pp", "SELECT period, t, "+bv+" AS bv, person_id, "+strings.Join(inner, ", ")+" FROM "+src+
-			" GROUP BY GROUPING SETS ((period, t, bv, person_id), (period, bv, person_id))")
-		return "SELECT period, t, bv, " + strings.Join(outer, ", ") + " FROM " + pp + " AS pp GROUP BY period, t, bv"
 	}
+	daily := st.withMaterialized("dd", "SELECT period, t, "+bv+" AS bv, dh, "+strings.Join(first, ", ")+" FROM "+src+" GROUP BY period, t, bv, dh")
+	// The range's rows come from the interval rows: far fewer than events.
+	all := st.with("da", "SELECT * FROM "+daily+" AS dd\nUNION ALL\nSELECT period, NULL AS t, bv, dh, "+strings.Join(more, ", ")+
+		" FROM "+daily+" AS dd GROUP BY period, bv, dh")
+	per := st.with("pp", "SELECT period, t, bv, ph, "+strings.Join(more, ", ")+" FROM "+p.hasher.personHashes(c, all)+" GROUP BY period, t, bv, ph")
+	return "SELECT period, t, bv, " + strings.Join(count, ", ") + " FROM " + per + " AS pp GROUP BY period, t, bv"
 }
