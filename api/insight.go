@@ -399,9 +399,9 @@ func (s *Server) setAnomalyStatus(w http.ResponseWriter, r *http.Request, p Prin
 	WriteJSON(w, http.StatusOK, toFindingJSON(f))
 }
 
-// GET /feed?days=&limit=&status=: the top findings, anomalies first (the
-// most severe first), then the notable behavior patterns; dismissed
-// anomalies only when status asks for them.
+// GET /feed?days=&limit=&status=: the top findings, anomalies and notable
+// behavior patterns, ranked by the sessions they affect (open before
+// acknowledged); dismissed anomalies only when status asks for them.
 func (s *Server) feed(w http.ResponseWriter, r *http.Request, p Principal) {
 	svc, ok := s.insights(w)
 	if !ok {

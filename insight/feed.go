@@ -222,21 +222,19 @@ func patternItems(res *ClusterResult) []FeedItem {
 	return items
 }
 
-// feedBefore orders the feed: anomalies before patterns; anomalies open
-// before acknowledged, then by severity, sessions affected and recency;
-// patterns by severity and size.
+// feedBefore orders the feed as the issue asks: by the sessions a finding
+// affects, open findings before acknowledged ones; ties by severity, then
+// the most recent first. Noise is kept out before ranking (see
+// patternItems), not by the order.
 func feedBefore(a, b *FeedItem) bool {
-	if (a.Kind == "anomaly") != (b.Kind == "anomaly") {
-		return a.Kind == "anomaly"
-	}
-	if a.Kind == "anomaly" && statusRank[a.Status] != statusRank[b.Status] {
+	if statusRank[a.Status] != statusRank[b.Status] {
 		return statusRank[a.Status] < statusRank[b.Status]
-	}
-	if severityRank[a.Severity] != severityRank[b.Severity] {
-		return severityRank[a.Severity] < severityRank[b.Severity]
 	}
 	if a.AffectedSessions != b.AffectedSessions {
 		return a.AffectedSessions > b.AffectedSessions
+	}
+	if severityRank[a.Severity] != severityRank[b.Severity] {
+		return severityRank[a.Severity] < severityRank[b.Severity]
 	}
 	return a.At.After(b.At)
 }

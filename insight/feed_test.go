@@ -88,10 +88,10 @@ func TestNotablePattern(t *testing.T) {
 
 // TestFeedRanking is the case that made the feed noisy: with a conversion
 // event, eight small clusters converting nothing (as expected of a dozen
-// sessions each) outranked a real anomaly because they were ranked by size
-// beside it. Now the anomaly comes first, the small clusters stay out, and
-// the patterns that do stand out follow it; dismissing the anomaly takes
-// it out of the default feed.
+// sessions each) crowded the feed beside a real anomaly. Now the small
+// clusters stay out; what remains is ranked by the sessions it affects,
+// open findings before acknowledged ones, and dismissing a finding takes it
+// out of the default feed.
 func TestFeedRanking(t *testing.T) {
 	ctx := context.Background()
 	st, err := OpenState(ctx, filepath.Join(t.TempDir(), "insight.db"))
@@ -141,17 +141,17 @@ func TestFeedRanking(t *testing.T) {
 		q      FeedQuery
 		want   []string
 	}{
-		{"anomalies first, by severity; small patterns out", nil, FeedQuery{}, []string{
-			"high open Frustrated sessions on /cart is up", "low open Events: search is up",
-			"high open coupon rage", "low open bouncers"}},
+		{"by sessions affected; small patterns out", nil, FeedQuery{}, []string{
+			"low open bouncers", "high open coupon rage",
+			"low open Events: search is up", "high open Frustrated sessions on /cart is up"}},
 		{"acknowledged after open", map[string]string{incident.Key: FindingAcknowledged}, FeedQuery{}, []string{
-			"low open Events: search is up", "high acknowledged Frustrated sessions on /cart is up",
-			"high open coupon rage", "low open bouncers"}},
+			"low open bouncers", "high open coupon rage",
+			"low open Events: search is up", "high acknowledged Frustrated sessions on /cart is up"}},
 		{"dismissed hidden by default", map[string]string{incident.Key: FindingDismissed}, FeedQuery{}, []string{
-			"low open Events: search is up", "high open coupon rage", "low open bouncers"}},
+			"low open bouncers", "high open coupon rage", "low open Events: search is up"}},
 		{"dismissed on request, without patterns", nil, FeedQuery{Statuses: []string{FindingDismissed}}, []string{
 			"high dismissed Frustrated sessions on /cart is up"}},
-		{"limit", nil, FeedQuery{Limit: 1}, []string{"low open Events: search is up"}},
+		{"limit", nil, FeedQuery{Limit: 1}, []string{"low open bouncers"}},
 	}
 	for _, tt := range tests {
 		for key, status := range tt.status {

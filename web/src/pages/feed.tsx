@@ -38,10 +38,9 @@ export function FeedPage() {
     if (feed.data) setUpdated(new Date());
   }, [feed.data]);
 
-  // "Importance" keeps the server's order: anomalies first, the most
-  // severe first, then the patterns that stand out.
+  // The default keeps the server's order: by sessions affected, open
+  // findings before acknowledged ones.
   let items = (feed.data?.items ?? []).filter((it) => !kind || it.kind === kind);
-  if (sort === 'affected') items = [...items].sort((a, b) => b.affected_sessions - a.affected_sessions);
   if (sort === 'newest') items = [...items].sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
   if (sort === 'severity') items = [...items].sort((a, b) => sevRank[a.severity] - sevRank[b.severity] || b.affected_sessions - a.affected_sessions);
   const focusMissing = !!focus && !!feed.data && !feed.data.items.some((it) => it.id === focus);
@@ -112,8 +111,7 @@ export function FeedPage() {
         <label>
           Sort by
           <select value={sort} onChange={(e) => setParams({ sort: (e.target as HTMLSelectElement).value === 'ranked' ? null : (e.target as HTMLSelectElement).value })}>
-            <option value="ranked">Importance</option>
-            <option value="affected">Sessions affected</option>
+            <option value="ranked">Sessions affected</option>
             <option value="newest">Newest</option>
             <option value="severity">Severity</option>
           </select>
