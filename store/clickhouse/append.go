@@ -2,7 +2,6 @@ package clickhouse
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -35,10 +34,6 @@ var eventColumns = []string{
 
 var insertEventsSQL = "INSERT INTO events (" + strings.Join(eventColumns, ", ") + ")"
 
-// maxDedupRanges bounds the number of time ranges searched for duplicates
-// of one batch; a batch scattered over more ranges merges the closest ones.
-const maxDedupRanges = 16
-
 type uuidKey struct {
 	project int64
 	uuid    string
@@ -53,7 +48,6 @@ type writer struct {
 	seen   map[uuidKey]struct{}
 	keep   []int
 	micros []int64
-	gaps   []gap
 	ident  []store.IdentityFact
 	cols   columns
 
@@ -133,7 +127,7 @@ func (w *writer) prepare(events []event.Event) {
 	var skipped int
 	for i := range events {
 		e := &events[i]
-		ts, _, ok := eventTimes(e)
+		ts, _, ok := store.EventTimes(e)
 		if !ok || e.UUID == "" {
 			skipped++
 			continue
@@ -209,7 +203,7 @@ func (w *writer) insert(ctx context.Context, events []event.Event, dups map[uuid
 		if dups != nil && dups[uuidKey{e.ProjectID, clean(e.UUID)}] {
 			continue
 		}
-		ts, recv, _ := eventTimes(e)
+		ts, recv, _ := store.EventTimes(e)
 		c.add(e, ts, recv)
 		n++
 	}
@@ -555,60 +549,8 @@ func unquote(lit string) (string, bool) {
 // clean is text as every store keeps it (store.Clean).
 func clean(s string) string { return store.Clean(s) }
 
-// Timestamps outside these years are treated as missing (as in
-// store/duckdb).
-const minYear, maxYear = 1970, 9999
-
-func validTime(t time.Time) bool {
-	y := t.Year()
-	return y >= minYear && y <= maxYear
-}
-
-// eventTimes returns the timestamp to store (falling back to the receive
-// time) and the receive time (falling back to the timestamp).
-func eventTimes(e *event.Event) (ts, recv time.Time, ok bool) {
-	ts, recv = e.Timestamp, e.ReceivedAt
-	switch {
-	case validTime(ts) && validTime(recv):
-	case validTime(ts):
-		recv = ts
-	case validTime(recv):
-		ts = recv
-	default:
-		return ts, recv, false
-	}
-	return ts.UTC(), recv.UTC(), true
-}
-
-type gap struct {
-	at   int
-	size int64
-}
-
-// dedupRanges splits the batch's sorted timestamps into at most
-// maxDedupRanges ranges, each widened by the slack (as store/duckdb does).
 func (w *writer) dedupRanges() [][2]int64 {
-	ts := w.micros
-	slices.Sort(ts)
-	slack := w.s.opts.DedupSlack.Microseconds()
-	w.gaps = w.gaps[:0]
-	for i := 1; i < len(ts); i++ {
-		if d := ts[i] - ts[i-1]; d > 2*slack {
-			w.gaps = append(w.gaps, gap{i, d})
-		}
-	}
-	if len(w.gaps) > maxDedupRanges-1 {
-		slices.SortFunc(w.gaps, func(a, b gap) int { return cmp.Compare(b.size, a.size) })
-		w.gaps = w.gaps[:maxDedupRanges-1]
-		slices.SortFunc(w.gaps, func(a, b gap) int { return a.at - b.at })
-	}
-	ranges := make([][2]int64, 0, len(w.gaps)+1)
-	start := 0
-	for _, g := range w.gaps {
-		ranges = append(ranges, [2]int64{ts[start] - slack, ts[g.at-1] + slack})
-		start = g.at
-	}
-	return append(ranges, [2]int64{ts[start] - slack, ts[len(ts)-1] + slack})
+	return store.DedupRanges(w.micros, w.s.opts.DedupSlack.Microseconds())
 }
 
 func (w *writer) rangeFilter() string {

@@ -60,7 +60,7 @@ func (s *Store) Replays(ctx context.Context, projectID int64, sessionID string) 
 
 // micros is t in Unix microseconds, 0 when unknown.
 func micros(t time.Time) int64 {
-	if !validTime(t) {
+	if !store.ValidTime(t) {
 		return 0
 	}
 	return t.UnixMicro()

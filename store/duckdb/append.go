@@ -2,14 +2,12 @@ package duckdb
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -120,9 +118,7 @@ func init() {
 		" FROM (SELECT *, string_split(strs, chr(0)) AS l FROM appended_data) a"
 }
 
-// maxDedupRanges bounds the number of time ranges searched for duplicates of
-// one batch; a batch scattered over more ranges merges the closest ones.
-const maxDedupRanges = 16
+const maxDedupRanges = store.MaxDedupRanges
 
 type uuidKey struct {
 	project int64
@@ -141,7 +137,6 @@ type writer struct {
 	keep   []int // indexes of the events to store
 	vals   []driver.Value
 	micros []int64
-	gaps   []gap
 	ident  []store.IdentityFact
 	strs   []byte
 
@@ -266,7 +261,7 @@ func (w *writer) prepare(events []event.Event) {
 	var skipped int
 	for i := range events {
 		e := &events[i]
-		ts, _, ok := eventTimes(e)
+		ts, _, ok := store.EventTimes(e)
 		if !ok || e.UUID == "" {
 			skipped++
 			continue
@@ -299,7 +294,7 @@ func (w *writer) insert(ctx context.Context, events []event.Event, dups map[uuid
 			if dups != nil && dups[uuidKey{e.ProjectID, clean(e.UUID)}] {
 				continue
 			}
-			ts, recv, _ := eventTimes(e)
+			ts, recv, _ := store.EventTimes(e)
 			w.fillRow(e, ts, recv)
 			if err := app.AppendRow(w.vals...); err != nil {
 				app.Close()
@@ -413,62 +408,8 @@ var nul = []byte{0}
 // NUL separates packStrings' fields.
 func clean(s string) string { return store.Clean(s) }
 
-// Timestamps outside these years are treated as missing: they would either
-// overflow DuckDB's range or stretch the deduplication range over the table.
-const minYear, maxYear = 1970, 9999
-
-func validTime(t time.Time) bool {
-	y := t.Year()
-	return y >= minYear && y <= maxYear
-}
-
-// eventTimes returns the timestamp to store (falling back to the receive
-// time) and the receive time (falling back to the timestamp).
-func eventTimes(e *event.Event) (ts, recv time.Time, ok bool) {
-	ts, recv = e.Timestamp, e.ReceivedAt
-	switch {
-	case validTime(ts) && validTime(recv):
-	case validTime(ts):
-		recv = ts
-	case validTime(recv):
-		ts = recv
-	default:
-		return ts, recv, false
-	}
-	return ts.UTC(), recv.UTC(), true
-}
-
-type gap struct {
-	at   int   // index in the sorted timestamps where a new range starts
-	size int64 // microseconds
-}
-
-// dedupRanges splits the batch's sorted timestamps into at most
-// maxDedupRanges ranges, each widened by the slack, so that the duplicate
-// search scans only row groups whose zone maps overlap the batch: a batch of
-// live traffic plus a few stragglers from an offline client stays cheap.
 func (w *writer) dedupRanges() [][2]int64 {
-	ts := w.micros // safe to sort: the events are appended from w.keep
-	slices.Sort(ts)
-	slack := w.opts.DedupSlack.Microseconds()
-	w.gaps = w.gaps[:0]
-	for i := 1; i < len(ts); i++ {
-		if d := ts[i] - ts[i-1]; d > 2*slack {
-			w.gaps = append(w.gaps, gap{i, d})
-		}
-	}
-	if len(w.gaps) > maxDedupRanges-1 {
-		slices.SortFunc(w.gaps, func(a, b gap) int { return cmp.Compare(b.size, a.size) })
-		w.gaps = w.gaps[:maxDedupRanges-1]
-		slices.SortFunc(w.gaps, func(a, b gap) int { return a.at - b.at })
-	}
-	ranges := make([][2]int64, 0, len(w.gaps)+1)
-	start := 0
-	for _, g := range w.gaps {
-		ranges = append(ranges, [2]int64{ts[start] - slack, ts[g.at-1] + slack})
-		start = g.at
-	}
-	return append(ranges, [2]int64{ts[start] - slack, ts[len(ts)-1] + slack})
+	return store.DedupRanges(w.micros, w.opts.DedupSlack.Microseconds()) // the events are appended from w.keep
 }
 
 // rangeFilter returns the batch's time ranges as a condition on

@@ -74,5 +74,5 @@ func (s *Store) Replays(ctx context.Context, projectID int64, sessionID string) 
 }
 
 func nullTime(t time.Time) sql.NullTime {
-	return sql.NullTime{Time: t.UTC(), Valid: validTime(t)}
+	return sql.NullTime{Time: t.UTC(), Valid: store.ValidTime(t)}
 }
