@@ -1,46 +1,13 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 
-	"github.com/sightline-analytics/sightline/meta"
 	"github.com/sightline-analytics/sightline/query"
 )
-
-// metaDefinitions serves saved actions and segments to the query engine.
-type metaDefinitions struct{ m *meta.Store }
-
-func (d metaDefinitions) Action(ctx context.Context, projectID, id int64) (query.Action, error) {
-	o, err := d.m.Actions().Get(ctx, projectID, id)
-	if errors.Is(err, meta.ErrNotFound) {
-		return query.Action{}, fmt.Errorf("action %d: %w", id, query.ErrNotFound)
-	} else if err != nil {
-		return query.Action{}, err
-	}
-	def, err := query.ParseActionDefinition(o.Definition)
-	if err != nil {
-		return query.Action{}, fmt.Errorf("action %d: stored definition: %w", id, err)
-	}
-	return query.Action{ID: o.ID, Name: o.Name, ActionDefinition: def}, nil
-}
-
-func (d metaDefinitions) Segment(ctx context.Context, projectID, id int64) (query.Segment, error) {
-	o, err := d.m.Segments().Get(ctx, projectID, id)
-	if errors.Is(err, meta.ErrNotFound) {
-		return query.Segment{}, fmt.Errorf("segment %d: %w", id, query.ErrNotFound)
-	} else if err != nil {
-		return query.Segment{}, err
-	}
-	def, err := query.ParseSegmentDefinition(o.Definition)
-	if err != nil {
-		return query.Segment{}, fmt.Errorf("segment %d: stored definition: %w", id, err)
-	}
-	return query.Segment{ID: o.ID, Name: o.Name, SegmentDefinition: def}, nil
-}
 
 // registerDefinitions mounts CRUD for actions and segments, under
 // /api/projects/{project_id}/… and, for API keys (whose project is known),

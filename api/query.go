@@ -88,7 +88,7 @@ func (q *queryRoutes) query(w http.ResponseWriter, r *http.Request) {
 		ProjectID: p.ProjectID,
 		Timezone:  proj.Settings.Timezone,
 		DB:        q.s.d.Events,
-		Defs:      metaDefinitions{q.s.d.Meta},
+		Defs:      q.s.d.Meta.Definitions(),
 		Query:     parsed,
 		NoCache:   r.Header.Get("Cache-Control") == "no-cache",
 	})

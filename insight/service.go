@@ -474,7 +474,7 @@ func (svc *Service) trendSeries(ctx context.Context, projectID int64, t *query.T
 	q.DateTo = to.UTC().Format(time.RFC3339)
 	q.Timezone = "UTC"
 	res, err := svc.eng.Run(ctx, query.Request{ProjectID: projectID, Timezone: "UTC", DB: svc.cfg.Events,
-		Defs: metaDefs{svc.cfg.Meta}, Query: &q})
+		Defs: svc.cfg.Meta.Definitions(), Query: &q})
 	if err != nil {
 		return nil, fmt.Errorf("insight: %s: %w", key, err)
 	}
@@ -547,37 +547,6 @@ func (svc *Service) insightSeries(ctx context.Context, projectID, id int64, from
 		return []Series{s}, nil
 	}
 	return nil, &InputError{Msg: fmt.Sprintf("insight %d is a %s; trends and funnels can be monitored", id, q.Kind())}
-}
-
-// metaDefs serves saved actions and segments to the query engine.
-type metaDefs struct{ m *meta.Store }
-
-func (d metaDefs) Action(ctx context.Context, projectID, id int64) (query.Action, error) {
-	o, err := d.m.Actions().Get(ctx, projectID, id)
-	if errors.Is(err, meta.ErrNotFound) {
-		return query.Action{}, fmt.Errorf("action %d: %w", id, query.ErrNotFound)
-	} else if err != nil {
-		return query.Action{}, err
-	}
-	def, err := query.ParseActionDefinition(o.Definition)
-	if err != nil {
-		return query.Action{}, fmt.Errorf("action %d: stored definition: %w", id, err)
-	}
-	return query.Action{ID: o.ID, Name: o.Name, ActionDefinition: def}, nil
-}
-
-func (d metaDefs) Segment(ctx context.Context, projectID, id int64) (query.Segment, error) {
-	o, err := d.m.Segments().Get(ctx, projectID, id)
-	if errors.Is(err, meta.ErrNotFound) {
-		return query.Segment{}, fmt.Errorf("segment %d: %w", id, query.ErrNotFound)
-	} else if err != nil {
-		return query.Segment{}, err
-	}
-	def, err := query.ParseSegmentDefinition(o.Definition)
-	if err != nil {
-		return query.Segment{}, fmt.Errorf("segment %d: stored definition: %w", id, err)
-	}
-	return query.Segment{ID: o.ID, Name: o.Name, SegmentDefinition: def}, nil
 }
 
 // ---- monitor and feed ----
