@@ -9,14 +9,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sightline-analytics/sightline"
 	"github.com/sightline-analytics/sightline/meta"
 )
 
@@ -60,16 +58,7 @@ type authzScenario struct {
 
 func TestAuthorizationAgainstTheApp(t *testing.T) {
 	ctx := context.Background()
-	app, err := sightline.New(sightline.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Close() })
-	base := serveUI(t, app)
+	app, base := startUI(t)
 	m := app.Meta()
 
 	a, keyA, err := app.CreateProject(ctx, "Project A")

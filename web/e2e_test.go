@@ -213,6 +213,22 @@ func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(ch
 
 // serveUI returns the base URL of the dashboard, checking that the app
 // mounts it and the project-scoped replay route the player reads.
+// startUI starts an app on a fresh data directory, quiet, closed when the
+// test ends, and returns it with the URL the browser opens (see serveUI).
+func startUI(t *testing.T) (*sightline.App, string) {
+	t.Helper()
+	app, err := sightline.New(sightline.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	return app, serveUI(t, app)
+}
+
 func serveUI(t *testing.T, app *sightline.App) string {
 	probe := func(path string) int {
 		rec := httptest.NewRecorder()
@@ -262,16 +278,7 @@ func TestBrowserJourney(t *testing.T) {
 	}
 	b := newBrowser(t)
 	ctx := context.Background()
-	app, err := sightline.New(sightline.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Close() })
-	base := serveUI(t, app)
+	app, base := startUI(t)
 
 	// 1. First run: the setup page creates the admin.
 	b.do(chromedp.Navigate(base + "/"))

@@ -10,8 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/url"
@@ -47,16 +45,7 @@ func startFlowApp(t *testing.T) *flowApp {
 		t.Skip("browser flows skipped in -short mode")
 	}
 	ctx := context.Background()
-	app, err := sightline.New(sightline.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Close() })
-	base := serveUI(t, app)
+	app, base := startUI(t)
 	res, err := http.Post(base+"/api/setup", "application/json", strings.NewReader(fmt.Sprintf(`{"name":"Ada","email":%q,"password":%q}`, flowAdmin, flowPassword)))
 	if err != nil || res.StatusCode != http.StatusCreated {
 		t.Fatalf("setup: %v %v", res, err)

@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -74,16 +73,7 @@ func TestInsightPagesInBrowser(t *testing.T) {
 	}
 	b := newBrowser(t)
 	ctx := context.Background()
-	app, err := sightline.New(sightline.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Close() })
-	base := serveUI(t, app)
+	app, base := startUI(t)
 	m := app.Meta()
 
 	proj, key, err := app.CreateProject(ctx, "Ridgeline Supply")
