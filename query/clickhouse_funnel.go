@@ -398,7 +398,7 @@ func (chDialect) funnelBest(c *compiler, st *stmt, att string, p *funnelPlan, na
 		bd = "bd"
 	}
 	// The furthest attempt, then the latest start (as DuckDB's arg_max key).
-	a := st.with(name+"_a", fmt.Sprintf("SELECT entity, %s, max(level) AS lv, argMax(tuple(%s), toInt64(level) * 10000000000000 + intDiv(t0, 1000)) AS a FROM %s AS att GROUP BY %s",
+	a := st.with(name+"_a", fmt.Sprintf("SELECT entity, %s, max(level) AS lv, argMax(tuple(%s), toInt64(level) * 10000000000000000 + t0) AS a FROM %s AS att GROUP BY %s",
 		bd, strings.Join(fields, ", "), att, group))
 	cols := []string{"entity", "bd", "lv AS level"}
 	for i, f := range fields {

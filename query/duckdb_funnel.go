@@ -3,15 +3,15 @@ package query
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
-// DuckDB funnels. Ordered attempts are chains of ASOF joins (one per step)
-// on the event's position in its entity's event order, as DESIGN.md
-// suggests: the earliest next step after the previous one is always the
-// best choice, and an ASOF join finds exactly that. Strict attempts read
-// the next events with lead(); unordered attempts look up each step's first
-// event at or after the anchor.
+// DuckDB funnels. Ordered attempts are walked per entity by the store's
+// funnel function; strict attempts read the next events with lead();
+// unordered attempts look up each step's first event at or after the
+// anchor with ASOF joins.
 
 func (duckDialect) funnelAttempts(c *compiler, st *stmt, p *funnelPlan) (string, error) {
 	switch p.order {
@@ -27,76 +27,107 @@ func within(c *compiler, t, t0 string, window int64) string {
 	return fmt.Sprintf("%s IS NOT NULL AND %s - %s <= %s", t, c.d.epoch(t), c.d.epoch(t0), c.p(window))
 }
 
+// duckOrdered walks each entity's events through the funnel in one pass,
+// with the store's sightline_funnel function (query/funnelwalk), over
+// parallel lists of the entity's events: DuckDB groups them (unsorted:
+// ordering inside the aggregate costs more than the walk) and the function
+// sorts them. Lists of strings cost DuckDB far more to build than lists of
+// numbers, so sessions are looked up afterwards for the few samples shown
+// (plan.sessions), and the UUIDs that order equal timestamps are listed
+// only for the rare entity that has some: the function answers NULL for
+// it, and a second pass over its events alone walks them again with their
+// UUIDs.
 func duckOrdered(c *compiler, st *stmt, p *funnelPlan) string {
-	tsCol := "ts"
-	pid := "pid"
-	if !p.withPid {
-		pid = "'' AS pid"
-	}
-	seq := st.withMaterialized("seq", "SELECT *, row_number() OVER (PARTITION BY entity ORDER BY ts, uuid) AS rn FROM "+p.ev+" AS ev")
-	// An attempt is dominated by the next step-1 event when that one comes
-	// before the first step-2 event after it (and may start an attempt): the
-	// later one reaches the same steps with a later deadline. Dropping
-	// dominated attempts leaves few when step 1 is frequent (a pageview).
-	heads := st.with("heads", fmt.Sprintf("SELECT *, min(CASE WHEN s0 AND ts < %s THEN rn END) OVER nxt AS nx0, min(CASE WHEN s1 THEN rn END) OVER nxt AS nx1 "+
-		"FROM %s AS seq WHERE s0 OR s1 WINDOW nxt AS (PARTITION BY entity ORDER BY rn ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)", c.p(p.to), seq))
-	var steps []string
+	var bits []string
 	for k := 0; k < p.n; k++ {
-		if k == 0 {
-			steps = append(steps, st.with("st0", fmt.Sprintf("SELECT entity, ts, rn, sid, bd, %s FROM %s AS h WHERE s0 AND %s >= %s AND %s < %s AND (nx0 IS NULL OR (nx1 IS NOT NULL AND nx0 >= nx1))",
-				pid, heads, tsCol, c.p(p.from), tsCol, c.p(p.to))))
-			continue
-		}
-		steps = append(steps, st.with(fmt.Sprintf("st%d", k), fmt.Sprintf("SELECT entity, ts, rn, sid FROM %s AS seq WHERE s%d", seq, k)))
+		bits = append(bits, fmt.Sprintf("CASE WHEN s%d THEN %d ELSE 0 END", k, int64(1)<<k))
 	}
-	// Each link extends only the attempts whose previous step came in time;
-	// the others end there, so later joins see fewer rows. A NULL key never
-	// reaches an ASOF join (DuckDB would match it to the first row).
-	prev := st.with("c0", "SELECT entity, bd, pid, ts AS t0, rn AS rn0, sid AS sid0 FROM "+steps[0]+" AS s0")
-	var ended []string
-	pad := func(level int) string {
-		cols := []string{"entity", "bd", "pid", "t0", "rn0", "sid0"}
-		for k := 1; k < p.n; k++ {
-			if k < level {
-				cols = append(cols, fmt.Sprintf("r%d", k), fmt.Sprintf("rn%d", k), fmt.Sprintf("sid%d", k))
-			} else {
-				cols = append(cols, fmt.Sprintf("CAST(NULL AS TIMESTAMPTZ) AS r%d", k), fmt.Sprintf("CAST(NULL AS BIGINT) AS rn%d", k), fmt.Sprintf("CAST(NULL AS VARCHAR) AS sid%d", k))
-			}
-		}
-		return strings.Join(append(cols, fmt.Sprintf("%d AS level", level)), ", ")
-	}
-	for k := 1; k < p.n; k++ {
-		ck := st.with(fmt.Sprintf("c%d", k), fmt.Sprintf("SELECT c.*, s.ts AS r%d, s.rn AS rn%d, s.sid AS sid%d FROM %s AS c ASOF LEFT JOIN %s AS s ON s.entity = c.entity AND c.rn%d < s.rn",
-			k, k, k, prev, steps[k], k-1))
-		ok := within(c, fmt.Sprintf("r%d", k), "t0", p.window)
-		ended = append(ended, "SELECT "+pad(k)+" FROM "+ck+" AS c WHERE NOT ("+ok+")")
-		prev = st.with(fmt.Sprintf("ok%d", k), "SELECT * FROM "+ck+" AS c WHERE "+ok)
-	}
-	ended = append(ended, "SELECT "+pad(p.n)+" FROM "+prev+" AS c")
-	lv := st.with("lv", strings.Join(ended, "\nUNION ALL\n"))
-	var drop []string
+	var excl []string
 	for j, x := range p.excl {
-		xs := st.with(fmt.Sprintf("xs%d", j), fmt.Sprintf("SELECT entity, ts, rn FROM %s AS seq WHERE x%d", seq, j))
-		lv = st.with(fmt.Sprintf("lvx%d", j), fmt.Sprintf("SELECT l.*, x.ts AS xts%d, x.rn AS xrn%d FROM %s AS l ASOF LEFT JOIN %s AS x ON x.entity = l.entity AND l.rn%d < x.rn",
-			j, j, lv, xs, x.from))
-		drop = append(drop, fmt.Sprintf("(level >= %d AND xrn%d IS NOT NULL AND CASE WHEN level >= %d THEN xrn%d < rn%d ELSE %s END)",
-			x.from+1, j, x.to+1, j, x.to, within(c, fmt.Sprintf("xts%d", j), "t0", p.window)))
+		bits = append(bits, fmt.Sprintf("CASE WHEN x%d THEN %d ELSE 0 END", j, int64(1)<<(p.n+j)))
+		excl = append(excl, strconv.Itoa(x.from), strconv.Itoa(x.to))
 	}
-	acols := []string{"entity", "bd", "pid", "level", "t0"}
-	sid := "CASE level"
-	for k := 1; k < p.n; k++ {
-		acols = append(acols, fmt.Sprintf("CASE WHEN level > %d THEN r%d END AS t%d", k, k, k))
+	// One packed list when the time since date_from fits beside the mask
+	// bits (see store/duckdb.FunnelFunction).
+	nbits := p.n + len(p.excl)
+	span := p.to.Add(time.Duration(p.window)*time.Second).Sub(p.from).Microseconds() + 1
+	lists := []string{"list(epoch_us(ts)) AS ts_", "list(" + strings.Join(bits, " | ") + ") AS m_"}
+	if nbits < 62 && span < int64(1)<<(62-nbits) {
+		lists = []string{fmt.Sprintf("list(((epoch_us(ts) - %s) << %d) | %s) AS ts_", c.p(p.from.UnixMicro()), nbits, strings.Join(bits, " | ")),
+			"CAST(NULL AS BIGINT[]) AS m_"}
 	}
+	keep := []string{"entity"}
+	bdList, bd, pid := "CAST(NULL AS VARCHAR[])", "''", "''"
+	if p.byBreakdown {
+		lists = append(lists, "list(bd) AS bd_")
+		keep = append(keep, "bd_")
+		bdList, bd = "bd_", "bd_[a[2]]"
+	}
+	if p.withPid {
+		lists = append(lists, "list(pid) AS pid_")
+		keep = append(keep, "pid_")
+		pid = "pid_[a[2]]"
+	}
+	call := func(uuids string) string {
+		return fmt.Sprintf("%s(ts_, m_, %s, %s, %s, %s, %s, %s, CAST([%s] AS BIGINT[]))", funnelFunction, bdList, uuids,
+			c.p(int64(p.n)), c.p(p.window), c.p(p.from.UnixMicro()), c.p(p.to.UnixMicro()), strings.Join(excl, ", "))
+	}
+	grp := st.with("grp", "SELECT entity, "+strings.Join(lists, ", ")+" FROM "+p.ev+" AS ev GROUP BY entity")
+	walk1 := st.withMaterialized("walk1", "SELECT "+strings.Join(keep, ", ")+", "+call("CAST(NULL AS VARCHAR[])")+" AS r FROM "+grp+" AS g")
+	// The second pass reads the events of the entities with ties only,
+	// selected in the scan itself: a condition above the person join
+	// would leave ev's plan repeated, which DuckDB then stores whole to
+	// share it.
+	tied := "SELECT entity FROM " + walk1 + " AS w WHERE r IS NULL"
+	scope := "e.session_id IN (" + tied + ")"
+	if !p.bySession {
+		scope = "e.distinct_id IN (" + tied + " UNION ALL SELECT distinct_id FROM person_distinct_ids WHERE project_id = " + c.p(c.proj) +
+			" AND person_id IN (" + tied + "))"
+	}
+	ev2 := st.with("ev_tied", p.evScoped(scope))
+	grp2 := st.with("grp2", "SELECT entity, "+strings.Join(lists, ", ")+", list(uuid) AS u_ FROM "+ev2+" AS ev GROUP BY entity")
+	// The function's answer is its attempts' fields one after the other:
+	// without a breakdown, one attempt or none.
+	k := strings.Join(keep, ", ")
+	both := st.with("walked", "SELECT "+k+", r FROM "+walk1+" AS w WHERE r IS NOT NULL\nUNION ALL\nSELECT "+k+", "+call("u_")+" AS r FROM "+grp2+" AS g")
+	var walk string
+	if p.byBreakdown {
+		w := strconv.Itoa(3 + p.n)
+		each := st.with("each", "SELECT "+k+", r, unnest(range(len(r) // "+w+")) AS i FROM "+both+" AS w")
+		walk = st.with("walk", "SELECT "+k+", r[i * "+w+" + 1:(i + 1) * "+w+"] AS a FROM "+each+" AS e")
+	} else {
+		walk = st.with("walk", "SELECT "+k+", r AS a FROM "+both+" AS w WHERE len(r) > 0")
+	}
+	cols := []string{"entity", bd + " AS bd", pid + " AS pid", "a[1] AS level"}
 	for k := 0; k < p.n; k++ {
-		sid += fmt.Sprintf(" WHEN %d THEN sid%d", k+1, k)
+		cols = append(cols, fmt.Sprintf("a[%d] AS t%d", 4+k, k))
 	}
-	acols = append(acols, sid+" END AS sid")
-	where := ""
-	if len(drop) > 0 {
-		where = " WHERE NOT " + or(drop...)
+	cols = append(cols, "'' AS sid")
+	p.microTimes, p.oneAttempt = true, true
+	p.toTime = func(col string) string { return "make_timestamp(" + col + ") AT TIME ZONE 'UTC'" }
+	p.sessions = func(rows string) string {
+		// A row's session is that of its furthest step's event: the
+		// entity's event at that time (of several, the least session id,
+		// as in funnel_actors).
+		last := "CASE r.level"
+		for k := 0; k < p.n; k++ {
+			last += fmt.Sprintf(" WHEN %d THEN r.t%d", k+1, k)
+		}
+		proj := c.p(c.proj)
+		entity := "e.session_id"
+		from := "(" + rows + ") AS r JOIN events AS e ON e.project_id = " + proj + " AND e." + c.d.ident("timestamp") + " = " + p.toTime(last+" END")
+		if !p.bySession {
+			entity = c.d.personID()
+			from += " LEFT JOIN person_distinct_ids AS pd ON pd.project_id = " + proj + " AND pd.distinct_id = e.distinct_id"
+		}
+		return "SELECT r.bd AS bd, r.level AS level, r.entity AS entity, min(e.session_id) AS sid FROM " + from +
+			" WHERE " + entity + " = r.entity GROUP BY r.bd, r.level, r.entity"
 	}
-	return st.with("att", "SELECT "+strings.Join(acols, ", ")+" FROM "+lv+" AS l"+where)
+	return st.with("att", "SELECT "+strings.Join(cols, ", ")+" FROM "+walk+" AS w")
 }
+
+// funnelFunction is the store's funnel walk (store/duckdb.FunnelFunction).
+const funnelFunction = "sightline_funnel"
 
 func duckStrict(c *compiler, st *stmt, p *funnelPlan) string {
 	cols := []string{"entity", "bd", "pid", "s0", "ts AS t0", "sid AS sid0"}
@@ -165,14 +196,19 @@ func (duckDialect) funnelBest(c *compiler, st *stmt, att string, p *funnelPlan, 
 	if p.withPid {
 		fields = append(fields, "pid := pid")
 	}
+	// The latest start wins among attempts of the same level.
+	t0 := "epoch_us(t0)"
+	if p.microTimes {
+		t0 = "t0"
+	}
 	group := "entity"
 	bd := "'' AS bd"
 	if byBreakdown {
 		group = "entity, bd"
 		bd = "bd"
 	}
-	a := st.with(name+"_a", fmt.Sprintf("SELECT %s, %s, max(level) AS level, arg_max(struct_pack(%s), level * 10000000000000 + epoch_ms(t0)) AS a FROM %s AS att GROUP BY %s",
-		"entity", bd, strings.Join(fields, ", "), att, group))
+	a := st.with(name+"_a", fmt.Sprintf("SELECT %s, %s, max(level) AS level, arg_max(struct_pack(%s), level * 10000000000000000 + %s) AS a FROM %s AS att GROUP BY %s",
+		"entity", bd, strings.Join(fields, ", "), t0, att, group))
 	cols := []string{"entity", "bd", "level"}
 	for k := 0; k < p.n; k++ {
 		cols = append(cols, fmt.Sprintf("a.t%d AS t%d", k, k))

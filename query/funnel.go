@@ -3,6 +3,7 @@ package query
 import (
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,6 +105,23 @@ type funnelPlan struct {
 	from, to time.Time
 	excl     []exclPlan
 	withPid  bool
+	// byBreakdown: bd holds a property breakdown's value.
+	byBreakdown bool
+	// bySession: entities are sessions, else persons.
+	bySession bool
+	// evScoped is the SELECT of ev with one more condition.
+	evScoped func(cond string) string
+	// Set by the dialect: microTimes when the attempts' times are
+	// microseconds since the epoch (BIGINT) rather than timestamps, and
+	// toTime, which turns them into the event timestamps they are;
+	// oneAttempt when there is already a single, best attempt per entity
+	// and bd value.
+	microTimes, oneAttempt bool
+	toTime                 func(col string) string
+	// sessions, when set, finds the sessions that the attempts leave out
+	// (their sid is ''): it turns rows (a SELECT of bd, level, entity, sid
+	// and t0…t{n-1}) into bd, level, entity and sid.
+	sessions func(rows string) string
 }
 
 type exclPlan struct{ from, to int } // 0-based step indexes
@@ -121,6 +139,22 @@ type funnelCore struct {
 	best string
 	// segNames names the segments of a segment breakdown by id.
 	segNames map[string]string
+}
+
+// epoch is the attempt time column col in seconds since the epoch.
+func (core *funnelCore) epoch(d Dialect, col string) string {
+	if core.p.microTimes {
+		return "(" + col + " / 1000000)"
+	}
+	return d.epoch(col)
+}
+
+// time is the attempt time column col as an event timestamp.
+func (core *funnelCore) time(col string) string {
+	if core.p.microTimes {
+		return core.p.toTime(col)
+	}
+	return col
 }
 
 func (c *compiler) funnel(q *Funnel) (*compiled, error) {
@@ -152,6 +186,7 @@ func (c *compiler) funnelCore(q *Funnel, overall bool) (*funnelCore, error) {
 	}
 	cols = append(cols, ts+" AS ts", "e.uuid AS uuid", "e.session_id AS sid")
 	if bd != nil && !segBreakdown {
+		p.byBreakdown = true
 		text, _ := c.propExpr(bd.Type, bd.Prop)
 		cols = append(cols, "coalesce("+text+", '') AS bd")
 	} else {
@@ -193,7 +228,12 @@ func (c *compiler) funnelCore(q *Funnel, overall bool) (*funnelCore, error) {
 		conds = append(conds, "e.session_id <> ''")
 	}
 	var st stmt
-	p.ev = st.with("ev", "SELECT "+strings.Join(cols, ", ")+"\nFROM "+c.from()+"\nWHERE "+and(conds...))
+	from := c.from()
+	p.evScoped = func(scope string) string {
+		return "SELECT " + strings.Join(cols, ", ") + "\nFROM " + from + "\nWHERE " + and(append(slices.Clip(conds), scope)...)
+	}
+	p.bySession = q.CountBy == "session"
+	p.ev = st.with("ev", "SELECT "+strings.Join(cols, ", ")+"\nFROM "+from+"\nWHERE "+and(conds...))
 	att, err := d.funnelAttempts(c, &st, p)
 	if err != nil {
 		return nil, err
@@ -208,7 +248,19 @@ func (c *compiler) funnelCore(q *Funnel, overall bool) (*funnelCore, error) {
 		}
 		att = st.with("att_top", "SELECT "+strings.Join(tcols, ", ")+" FROM "+att+" AS a")
 	}
-	best := d.funnelBest(c, &st, att, p, "best", true)
+	var best string
+	if p.oneAttempt && (bd == nil || segBreakdown) {
+		cols := []string{"entity", "bd", "level", "sid"}
+		for k := 0; k < n; k++ {
+			cols = append(cols, fmt.Sprintf("t%d", k))
+		}
+		if p.withPid {
+			cols = append(cols, "pid")
+		}
+		best = st.withMaterialized("best", "SELECT "+strings.Join(cols, ", ")+" FROM "+att+" AS a")
+	} else {
+		best = d.funnelBest(c, &st, att, p, "best", true)
+	}
 	segNames := map[string]string{}
 	if segBreakdown {
 		var members []string
@@ -257,20 +309,29 @@ func (c *compiler) funnelStats(q *Funnel, core *funnelCore) (*compiled, error) {
 		reached := fmt.Sprintf("level >= %d", k)
 		med, p90, avg := nullX, nullX, nullX
 		if k > 1 {
-			dt := fmt.Sprintf("%s - %s", d.epoch(fmt.Sprintf("t%d", k-1)), d.epoch(fmt.Sprintf("t%d", k-2)))
+			dt := fmt.Sprintf("%s - %s", core.epoch(d, fmt.Sprintf("t%d", k-1)), core.epoch(d, fmt.Sprintf("t%d", k-2)))
 			med, p90, avg = d.quantileIf(dt, 0.5, reached), d.quantileIf(dt, 0.9, reached), d.aggIf("avg", dt, reached)
 		}
 		parts = append(parts, fmt.Sprintf("SELECT 'S' AS kind, bd, %d AS i, %s AS s, %s AS s2, CAST(%s AS DOUBLE) AS x1, %s AS x2, %s AS x3, %s AS x4 FROM %s AS b GROUP BY bd",
 			k, nullS, nullS, d.countIf(reached), med, p90, avg, best))
 	}
-	total := fmt.Sprintf("%s - %s", d.epoch(fmt.Sprintf("t%d", n-1)), d.epoch("t0"))
+	total := fmt.Sprintf("%s - %s", core.epoch(d, fmt.Sprintf("t%d", n-1)), core.epoch(d, "t0"))
 	conv := st.with("conv", fmt.Sprintf("SELECT bd, %s AS total FROM %s AS b WHERE level = %d", total, best, n))
 	bins := q.HistogramBins
 	width := st.with("width", fmt.Sprintf("SELECT max(total) / %d AS w FROM %s AS conv", bins, conv))
 	parts = append(parts, fmt.Sprintf("SELECT 'H' AS kind, bd, CAST(CASE WHEN w > 0 THEN least(floor(total / w), %d) ELSE 0 END AS BIGINT) AS i, %s AS s, %s AS s2, CAST(count(*) AS DOUBLE) AS x1, max(w) AS x2, %s AS x3, %s AS x4 FROM %s AS conv CROSS JOIN %s AS width GROUP BY bd, i",
 		bins-1, nullS, nullS, nullX, nullX, conv, width))
 	if q.Samples > 0 {
-		samples := d.topPerGroup(best+" AS b", "bd, level, entity, sid", "bd, level", "entity", q.Samples)
+		cols := "bd, level, entity, sid"
+		if core.p.sessions != nil {
+			for k := 0; k < n; k++ {
+				cols += fmt.Sprintf(", t%d", k)
+			}
+		}
+		samples := d.topPerGroup(best+" AS b", cols, "bd, level", "entity", q.Samples)
+		if core.p.sessions != nil {
+			samples = core.p.sessions(samples)
+		}
 		parts = append(parts, "SELECT 'P' AS kind, bd, level AS i, entity AS s, sid AS s2, "+nullX+" AS x1, "+nullX+" AS x2, "+nullX+" AS x3, "+nullX+" AS x4 FROM ("+samples+") smp")
 	}
 	st.sel = strings.Join(parts, "\nUNION ALL\n") + "\nORDER BY kind, bd, i, s"

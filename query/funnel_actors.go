@@ -133,7 +133,7 @@ func (c *compiler) funnelActors(q *FunnelActors) (*compiled, error) {
 		}
 		conds = append(conds, "bd = "+c.p(v))
 	}
-	act := st.with("act", fmt.Sprintf("SELECT entity, level, t%d AS step_at FROM %s AS b WHERE %s", k, best, and(conds...)))
+	act := st.with("act", fmt.Sprintf("SELECT entity, level, %s AS step_at FROM %s AS b WHERE %s", core.time(fmt.Sprintf("t%d", k)), best, and(conds...)))
 	page := st.with("page", fmt.Sprintf("SELECT entity AS p_entity, level AS p_level, step_at AS p_at FROM %s AS a ORDER BY step_at DESC, entity LIMIT %d OFFSET %d",
 		act, q.Limit, q.Offset))
 	// Joins are USING joins on columns named alike: ClickHouse 18.16 mixes

@@ -170,6 +170,10 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := registerFunctions(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	w, err := newWriter(ctx, db, opts)
 	if err != nil {
 		db.Close()
