@@ -73,6 +73,9 @@ type Config struct {
 	BaseURL string
 	// Logger receives structured logs (default: slog.Default()).
 	Logger *slog.Logger
+	// Now is the insight monitor's clock (default time.Now): anomaly
+	// detection, alerts and behavior clusters look back from it.
+	Now func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -165,7 +168,7 @@ func New(cfg Config) (*App, error) {
 	}
 	if a.insights, err = insight.New(insight.Config{
 		Events: a.events, Meta: a.meta, State: a.state, Logger: a.log,
-		SMTP: cfg.SMTP, BaseURL: cfg.BaseURL,
+		SMTP: cfg.SMTP, BaseURL: cfg.BaseURL, Now: cfg.Now,
 	}); err != nil {
 		return nil, fmt.Errorf("sightline: start insights: %w", err)
 	}

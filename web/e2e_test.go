@@ -215,10 +215,13 @@ func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(ch
 // mounts it and the project-scoped replay route the player reads.
 // startUI starts an app on a fresh data directory, quiet, closed when the
 // test ends, and returns it with the URL the browser opens (see serveUI).
-func startUI(t *testing.T) (*sightline.App, string) {
+func startUI(t *testing.T, configure ...func(*sightline.Config)) (*sightline.App, string) {
 	t.Helper()
-	app, err := sightline.New(sightline.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := sightline.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	app, err := sightline.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,13 +43,17 @@ func (h *webhookLog) received() []map[string]any {
 	return append([]map[string]any(nil), h.notes...)
 }
 
+// incidentAge is how long after the planted incident began the insight
+// monitor looks at it.
+const incidentAge = 4 * time.Hour
+
 // incidentConfig returns a synth config whose incident release shipped at
-// the latest 14:00 UTC at least three hours before now, with eight days of
-// normal traffic before it: enough history for the detector, and at least
-// two complete hours of the incident for it to see.
+// the latest 14:00 UTC at least incidentAge plus an hour before now, with
+// eight days of normal traffic before it: enough history for the detector,
+// and the incident's first hours for it to see.
 func incidentConfig(now time.Time) synth.Config {
 	inc := now.UTC().Truncate(24 * time.Hour).Add(14 * time.Hour)
-	if now.Sub(inc) < 3*time.Hour {
+	if now.Sub(inc) < incidentAge+time.Hour {
 		inc = inc.Add(-24 * time.Hour)
 	}
 	// synth puts the incident at 14:00 five days before the end of its range.
@@ -73,7 +77,14 @@ func TestInsightPagesInBrowser(t *testing.T) {
 	}
 	b := newBrowser(t)
 	ctx := context.Background()
-	app, base := startUI(t)
+	// The monitor looks at the incident incidentAge after it began,
+	// whatever the time of day: the planted button stays broken, but in
+	// the night's thin traffic its signal fades and the anomaly ends.
+	cfg := incidentConfig(time.Now())
+	lag := time.Since(synth.IncidentStart(cfg).Add(incidentAge))
+	app, base := startUI(t, func(c *sightline.Config) {
+		c.Now = func() time.Time { return time.Now().Add(-lag) }
+	})
 	m := app.Meta()
 
 	proj, key, err := app.CreateProject(ctx, "Ridgeline Supply")
@@ -104,7 +115,6 @@ func TestInsightPagesInBrowser(t *testing.T) {
 	}))
 	t.Cleanup(recv.Close)
 
-	cfg := incidentConfig(time.Now())
 	st, err := app.Seed(ctx, pid, cfg, nil)
 	if err != nil {
 		t.Fatalf("seed: %v", err)
@@ -123,9 +133,8 @@ func TestInsightPagesInBrowser(t *testing.T) {
 	b.do(chromedp.Navigate(fmt.Sprintf("%s/p/%d/feed", base, pid)))
 	b.wait("the feed", `document.querySelector('main h1')?.textContent === 'Insight feed' && !document.querySelector('main .spinner')`, 30*time.Second)
 	b.do(clickText("Check now"))
-	// The anomaly of the /cart page that is still going on (late in the
-	// day after the incident, the night's low traffic can end a first one
-	// and the morning start another).
+	// The anomaly of the /cart page, still going on incidentAge after the
+	// release.
 	cart := `[...document.querySelectorAll('[data-testid=finding][data-finding-id^="frustration:page:/cart@"]')].find((c) => c.textContent.includes('Ongoing'))`
 	b.wait("the planted anomaly in the feed", cart, 90*time.Second)
 	card := eval[string](b, cart+`.textContent`)
