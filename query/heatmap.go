@@ -1,8 +1,10 @@
 package query
 
 import (
+	"cmp"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -56,14 +58,15 @@ var viewportRanges = map[string][2]int{"all": {0, 0}, "mobile": {1, 767}, "table
 
 const maxHeatPoints = 5000
 
-// heatLayers are the events each layer of points places (events as e).
-// A rage, dead or error click carries the position of the click it
-// classifies (the SDK's $rageclick reports where its streak started).
+// heatLayers are the events each layer of points places (columns of the
+// heatmap's events, hv). A rage, dead or error click carries the position
+// of the click it classifies (the SDK's $rageclick reports where its
+// streak started).
 var heatLayers = map[string]string{
-	"clicks": "e.event = '$click'",
-	"rage":   "e.rage",
-	"dead":   "e.dead",
-	"error":  "e.error_click",
+	"clicks": "event = '$click'",
+	"rage":   "rage",
+	"dead":   "dead",
+	"error":  "error_click",
 }
 
 func (c *compiler) viewportPred(vp string) string {
@@ -83,86 +86,101 @@ func (c *compiler) viewportPred(vp string) string {
 	return "CASE WHEN e.viewport_width > 0 THEN " + and(w...) + " ELSE e.device_type = " + c.p(vp) + " END"
 }
 
+// heatmap reads the page's events once: the cells, the elements, the
+// scroll depths and the totals are four small aggregations over them.
 func (c *compiler) heatmap(q *Heatmap) (*compiled, error) {
 	d := c.d
-	// Each statement gets its own parameters (a statement must bind exactly
-	// the parameters it uses).
-	var stmts []Statement
-	build := func(f func(base, from string) string) error {
-		c.b = newSQLB(d)
-		global, err := c.globalPreds(&q.Common)
-		if err != nil {
-			return err
-		}
-		base := and(c.rangePred(c.sp.From, c.sp.To), c.urlPred(q.URL), c.viewportPred(q.Viewport), global)
-		sql := f(base, c.from())
-		stmts = append(stmts, Statement{SQL: sql, Args: c.b.args})
-		return nil
-	}
-	err := build(func(base, from string) string {
-		g := c.p(int64(q.Grid))
-		// A click without a position (keyboard-activated: x and y are 0)
-		// has no place on the page.
-		return fmt.Sprintf("SELECT CAST(floor(e.x / %s) AS BIGINT) AS gx, CAST(floor(e.y / %s) AS BIGINT) AS gy, count(*) AS n FROM %s WHERE %s AND (e.x <> 0 OR e.y <> 0) AND %s GROUP BY gx, gy ORDER BY n DESC, gy, gx LIMIT %d",
-			g, g, from, heatLayers[q.Layer], base, maxHeatPoints)
-	})
+	global, err := c.globalPreds(&q.Common)
 	if err != nil {
 		return nil, err
 	}
-	_ = build(func(base, from string) string {
-		// The aliases must not name columns (see sessionAgg).
-		return fmt.Sprintf("SELECT e.selector, %s AS clicks, %s AS rage_n, %s AS dead_n, %s AS err_n FROM %s WHERE (e.event = '$click' OR e.rage OR e.dead OR e.error_click) AND e.selector <> '' AND %s GROUP BY e.selector ORDER BY clicks DESC, rage_n DESC, e.selector LIMIT %d",
-			d.countIf("e.event = '$click'"), d.countIf("e.rage"), d.countIf("e.dead"), d.countIf("e.error_click"), from, base, q.Limit)
-	})
-	// The depth is read once per page leave, then compared 21 times.
-	depth := "CASE WHEN e.event = '$pageleave' THEN " + d.scrollDepth() + " END"
-	scols := []string{d.countIf("event = '$click'"), d.countIf("event = '$pageview'"), d.countIf("depth IS NOT NULL")}
-	// coalesce: ClickHouse's countIf over a nullable condition that is
-	// NULL on every row (a page without page leaves) is NULL, not 0.
-	for pct := 0; pct <= 100; pct += 5 {
-		scols = append(scols, d.countIf(fmt.Sprintf("coalesce(depth, -1) >= %d", pct)))
+	base := and(c.rangePred(c.sp.From, c.sp.To), c.urlPred(q.URL), c.viewportPred(q.Viewport), global)
+	var st stmt
+	hv := st.withMaterialized("hv", "SELECT e.event AS event, e.x AS x, e.y AS y, e.selector AS selector, e.rage AS rage, e.dead AS dead, e.error_click AS error_click, "+
+		"CASE WHEN e.event = '$pageleave' THEN "+d.scrollDepth()+" END AS depth FROM "+c.from()+
+		" WHERE e.event IN ("+heatEvents+") AND "+base)
+	g := c.p(int64(q.Grid))
+	count := func(cond string) string {
+		if cond == "" {
+			return "CAST(count(*) AS BIGINT)"
+		}
+		return "CAST(" + d.countIf(cond) + " AS BIGINT)"
 	}
-	_ = build(func(base, from string) string {
-		return fmt.Sprintf("SELECT %s FROM (SELECT e.event AS event, %s AS depth FROM %s WHERE e.event IN ('$click', '$pageview', '$pageleave') AND %s) s",
-			strings.Join(scols, ", "), depth, from, base)
-	})
+	// Every branch has the columns kind, a, b, s, n1…n4 (counts as BIGINT:
+	// ClickHouse's are unsigned).
+	parts := []string{
+		// A click without a position (keyboard-activated: x and y are 0)
+		// has no place on the page.
+		fmt.Sprintf("SELECT * FROM (SELECT 'c' AS kind, CAST(floor(x / %s) AS BIGINT) AS a, CAST(floor(y / %s) AS BIGINT) AS b, %s AS s, %s AS n1, %s AS n2, %s AS n3, %s AS n4 FROM %s AS h WHERE %s AND (x <> 0 OR y <> 0) GROUP BY a, b ORDER BY n1 DESC, b, a LIMIT %d) AS cells",
+			g, g, d.nullOf("VARCHAR"), count(""), zero, zero, zero, hv, heatLayers[q.Layer], maxHeatPoints),
+		// The aliases must not name columns (see sessionAgg).
+		fmt.Sprintf("SELECT * FROM (SELECT 'e' AS kind, %s AS a, %s AS b, selector AS s, %s AS n1, %s AS n2, %s AS n3, %s AS n4 FROM %s AS h WHERE (event = '$click' OR rage OR dead OR error_click) AND selector <> '' GROUP BY selector ORDER BY n1 DESC, n2 DESC, s LIMIT %d) AS elements",
+			d.nullOf("BIGINT"), d.nullOf("BIGINT"), count("event = '$click'"), count("rage"), count("dead"), count("error_click"), hv, q.Limit),
+		// Page leaves by depth, in steps of 5 % (see read).
+		fmt.Sprintf("SELECT 's' AS kind, CAST(floor(depth / 5) AS BIGINT) AS a, %s AS b, %s AS s, %s AS n1, %s AS n2, %s AS n3, %s AS n4 FROM %s AS h WHERE depth IS NOT NULL GROUP BY a",
+			d.nullOf("BIGINT"), d.nullOf("VARCHAR"), count(""), zero, zero, zero, hv),
+		fmt.Sprintf("SELECT 't' AS kind, %s AS a, %s AS b, %s AS s, %s AS n1, %s AS n2, %s AS n3, %s AS n4 FROM %s AS h",
+			d.nullOf("BIGINT"), d.nullOf("BIGINT"), d.nullOf("VARCHAR"), count("event = '$click'"), count("event = '$pageview'"), zero, zero, hv),
+	}
+	st.sel = strings.Join(parts, "\nUNION ALL\n")
+
 	res := &HeatmapResult{URL: q.URL, Viewport: q.Viewport, Grid: q.Grid, Layer: q.Layer, Points: []HeatPoint{}, Elements: []HeatElement{}, Scroll: []ScrollDepth{}}
-	read := func(i int, rows *sql.Rows) error {
+	depths := map[int64]int64{} // page leaves by floor(depth / 5)
+	read := func(_ int, rows *sql.Rows) error {
 		for rows.Next() {
-			switch i {
-			case 0:
-				var gx, gy, n int64
-				if err := rows.Scan(&gx, &gy, &n); err != nil {
-					return fmt.Errorf("heatmap: read cell: %w", err)
-				}
-				res.Points = append(res.Points, HeatPoint{X: float64(gx * int64(q.Grid)), Y: float64(gy * int64(q.Grid)), Count: n})
-			case 1:
-				var el HeatElement
-				if err := rows.Scan(&el.Selector, &el.Clicks, &el.RageClicks, &el.DeadClicks, &el.ErrorClicks); err != nil {
-					return fmt.Errorf("heatmap: read element: %w", err)
-				}
-				res.Elements = append(res.Elements, el)
-			case 2:
-				vals := make([]int64, len(scols))
-				dest := make([]any, len(vals))
-				for j := range vals {
-					dest[j] = &vals[j]
-				}
-				if err := rows.Scan(dest...); err != nil {
-					return fmt.Errorf("heatmap: read scroll: %w", err)
-				}
-				res.Clicks, res.PageViews, res.ScrollSeen = vals[0], vals[1], vals[2]
-				for j, pct := 3, 0; j < len(vals); j, pct = j+1, pct+5 {
-					sd := ScrollDepth{Percent: pct, Count: vals[j]}
-					if res.ScrollSeen > 0 {
-						sd.Share = float64(vals[j]) / float64(res.ScrollSeen)
-					}
-					res.Scroll = append(res.Scroll, sd)
-				}
+			var kind string
+			var a, b sql.NullInt64
+			var sel sql.NullString
+			var n [4]int64
+			if err := rows.Scan(&kind, &a, &b, &sel, &n[0], &n[1], &n[2], &n[3]); err != nil {
+				return fmt.Errorf("heatmap: read row: %w", err)
+			}
+			switch kind {
+			case "c":
+				res.Points = append(res.Points, HeatPoint{X: float64(a.Int64 * int64(q.Grid)), Y: float64(b.Int64 * int64(q.Grid)), Count: n[0]})
+			case "e":
+				res.Elements = append(res.Elements, HeatElement{Selector: sel.String, Clicks: n[0], RageClicks: n[1], DeadClicks: n[2], ErrorClicks: n[3]})
+			case "s":
+				depths[a.Int64] += n[0]
+				res.ScrollSeen += n[0]
+			case "t":
+				res.Clicks, res.PageViews = n[0], n[1]
 			}
 		}
 		return nil
 	}
-	done := func() (Result, error) { return res, nil }
-	return &compiled{stmts: stmts, read: read, done: done}, nil
+	done := func() (Result, error) {
+		slices.SortFunc(res.Points, func(p, o HeatPoint) int {
+			return cmp.Or(cmp.Compare(o.Count, p.Count), cmp.Compare(p.Y, o.Y), cmp.Compare(p.X, o.X))
+		})
+		slices.SortFunc(res.Elements, func(e, o HeatElement) int {
+			return cmp.Or(cmp.Compare(o.Clicks, e.Clicks), cmp.Compare(o.RageClicks, e.RageClicks), cmp.Compare(e.Selector, o.Selector))
+		})
+		// A page leave reached pct % when its depth is at least pct: when
+		// its step, floor(depth / 5), is at least pct / 5.
+		for pct := 0; pct <= 100; pct += 5 {
+			sd := ScrollDepth{Percent: pct}
+			for step, n := range depths {
+				if step >= int64(pct/5) {
+					sd.Count += n
+				}
+			}
+			if res.ScrollSeen > 0 {
+				sd.Share = float64(sd.Count) / float64(res.ScrollSeen)
+			}
+			res.Scroll = append(res.Scroll, sd)
+		}
+		return res, nil
+	}
+	return &compiled{stmts: []Statement{{SQL: d.render(st), Args: c.b.args}}, read: read, done: done}, nil
 }
+
+// heatEvents are the events a heatmap reads. Only clicks and the
+// frustration events carry the rage, dead and error flags (event.Normalize
+// sets them), so the list stands for "clicks, page views, page leaves and
+// flagged events": an IN list costs the scan much less than an OR of it
+// and the flags.
+const heatEvents = "'$click', '$pageview', '$pageleave', '$rageclick', '$deadclick', '$errorclick'"
+
+// zero is a count that a branch of a UNION does not have.
+const zero = "CAST(0 AS BIGINT)"
