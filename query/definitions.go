@@ -562,9 +562,15 @@ func (sg *segCompiler) timePred(from, to time.Time) string {
 }
 
 func (sg *segCompiler) group(match string, conds []SegmentCondition) (string, error) {
+	return segmentGroup(match, conds, sg.cond)
+}
+
+// segmentGroup compiles a group of segment conditions with cond: all of
+// them, or any when match is "any".
+func segmentGroup(match string, conds []SegmentCondition, cond func(*SegmentCondition) (string, error)) (string, error) {
 	var parts []string
 	for i := range conds {
-		p, err := sg.cond(&conds[i])
+		p, err := cond(&conds[i])
 		if err != nil {
 			return "", err
 		}

@@ -148,18 +148,7 @@ func (s *sizeCompiler) dayWindow(cond *SegmentCondition) (string, error) {
 }
 
 func (s *sizeCompiler) group(match string, conds []SegmentCondition) (string, error) {
-	var parts []string
-	for i := range conds {
-		p, err := s.cond(&conds[i])
-		if err != nil {
-			return "", err
-		}
-		parts = append(parts, p)
-	}
-	if match == "any" {
-		return or(parts...), nil
-	}
-	return and(parts...), nil
+	return segmentGroup(match, conds, s.cond)
 }
 
 func (s *sizeCompiler) cond(cond *SegmentCondition) (string, error) {
