@@ -2,32 +2,19 @@ package query
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// DuckDB funnels. Ordered attempts are walked per entity by the store's
-// funnel function; strict attempts read the next events with lead();
-// unordered attempts look up each step's first event at or after the
-// anchor with ASOF joins.
+// DuckDB funnels: every order is walked per entity by the store's funnel
+// function.
 
 func (duckDialect) funnelAttempts(c *compiler, st *stmt, p *funnelPlan) (string, error) {
-	switch p.order {
-	case "strict":
-		return duckStrict(c, st, p), nil
-	case "unordered":
-		return duckUnordered(c, st, p), nil
-	}
-	return duckOrdered(c, st, p), nil
+	return duckWalk(c, st, p), nil
 }
 
-func within(c *compiler, t, t0 string, window int64) string {
-	return fmt.Sprintf("%s IS NOT NULL AND %s - %s <= %s", t, c.d.epoch(t), c.d.epoch(t0), c.p(window))
-}
-
-// duckOrdered walks each entity's events through the funnel in one pass,
+// duckWalk walks each entity's events through the funnel in one pass,
 // with the store's sightline_funnel function (query/funnelwalk), over
 // parallel lists of the entity's events: DuckDB groups them (unsorted:
 // ordering inside the aggregate costs more than the walk) and the function
@@ -37,7 +24,7 @@ func within(c *compiler, t, t0 string, window int64) string {
 // only for the rare entity that has some: the function answers NULL for
 // it, and a second pass over its events alone walks them again with their
 // UUIDs.
-func duckOrdered(c *compiler, st *stmt, p *funnelPlan) string {
+func duckWalk(c *compiler, st *stmt, p *funnelPlan) string {
 	var bits []string
 	for k := 0; k < p.n; k++ {
 		bits = append(bits, fmt.Sprintf("CASE WHEN s%d THEN %d ELSE 0 END", k, int64(1)<<k))
@@ -69,8 +56,8 @@ func duckOrdered(c *compiler, st *stmt, p *funnelPlan) string {
 		pid = "pid_[a[2]]"
 	}
 	call := func(uuids string) string {
-		return fmt.Sprintf("%s(ts_, m_, %s, %s, %s, %s, %s, %s, CAST([%s] AS BIGINT[]))", funnelFunction, bdList, uuids,
-			c.p(int64(p.n)), c.p(p.window), c.p(p.from.UnixMicro()), c.p(p.to.UnixMicro()), strings.Join(excl, ", "))
+		return fmt.Sprintf("%s(ts_, m_, %s, %s, %s, %s, %s, %s, CAST([%s] AS BIGINT[]), %s)", funnelFunction, bdList, uuids,
+			c.p(int64(p.n)), c.p(p.window), c.p(p.from.UnixMicro()), c.p(p.to.UnixMicro()), strings.Join(excl, ", "), c.p(p.order))
 	}
 	grp := st.with("grp", "SELECT entity, "+strings.Join(lists, ", ")+" FROM "+p.ev+" AS ev GROUP BY entity")
 	walk1 := st.withMaterialized("walk1", "SELECT "+strings.Join(keep, ", ")+", "+call("CAST(NULL AS VARCHAR[])")+" AS r FROM "+grp+" AS g")
@@ -106,16 +93,20 @@ func duckOrdered(c *compiler, st *stmt, p *funnelPlan) string {
 	p.microTimes, p.oneAttempt = true, true
 	p.toTime = func(col string) string { return "make_timestamp(" + col + ") AT TIME ZONE 'UTC'" }
 	p.sessions = func(rows string) string {
-		// A row's session is that of its furthest step's event: the
-		// entity's event at that time (of several, the least session id,
-		// as in funnel_actors).
+		// A row's session is that of its furthest step's event (of an
+		// unordered attempt's first event): the entity's event at that
+		// time (of several, the least session id, as in funnel_actors).
 		last := "CASE r.level"
 		for k := 0; k < p.n; k++ {
 			last += fmt.Sprintf(" WHEN %d THEN r.t%d", k+1, k)
 		}
+		last += " END"
+		if p.order == "unordered" {
+			last = "r.t0"
+		}
 		proj := c.p(c.proj)
 		entity := "e.session_id"
-		from := "(" + rows + ") AS r JOIN events AS e ON e.project_id = " + proj + " AND e." + c.d.ident("timestamp") + " = " + p.toTime(last+" END")
+		from := "(" + rows + ") AS r JOIN events AS e ON e.project_id = " + proj + " AND e." + c.d.ident("timestamp") + " = " + p.toTime(last)
 		if !p.bySession {
 			entity = c.d.personID()
 			from += " LEFT JOIN person_distinct_ids AS pd ON pd.project_id = " + proj + " AND pd.distinct_id = e.distinct_id"
@@ -128,64 +119,6 @@ func duckOrdered(c *compiler, st *stmt, p *funnelPlan) string {
 
 // funnelFunction is the store's funnel walk (store/duckdb.FunnelFunction).
 const funnelFunction = "sightline_funnel"
-
-func duckStrict(c *compiler, st *stmt, p *funnelPlan) string {
-	cols := []string{"entity", "bd", "pid", "s0", "ts AS t0", "sid AS sid0"}
-	if !p.withPid {
-		cols[2] = "'' AS pid"
-	}
-	for k := 1; k < p.n; k++ {
-		cols = append(cols, fmt.Sprintf("lead(s%d, %d) OVER win AS n%d", k, k, k),
-			fmt.Sprintf("lead(ts, %d) OVER win AS r%d", k, k),
-			fmt.Sprintf("lead(sid, %d) OVER win AS sid%d", k, k))
-	}
-	w := st.with("nxt", "SELECT "+strings.Join(cols, ", ")+" FROM "+p.ev+" AS ev WINDOW win AS (PARTITION BY entity ORDER BY ts, uuid)")
-	level := "1"
-	prefix := []string{}
-	for k := 1; k < p.n; k++ {
-		prefix = append(prefix, fmt.Sprintf("coalesce(n%d, false)", k))
-		ok := and(slices.Concat(prefix, []string{within(c, fmt.Sprintf("r%d", k), "t0", p.window)})...)
-		level += fmt.Sprintf(" + CASE WHEN %s THEN 1 ELSE 0 END", ok)
-	}
-	lv := st.with("lv", fmt.Sprintf("SELECT *, %s AS level FROM %s AS w WHERE s0 AND t0 >= %s AND t0 < %s", level, w, c.p(p.from), c.p(p.to)))
-	sid := "CASE level"
-	for k := 0; k < p.n; k++ {
-		sid += fmt.Sprintf(" WHEN %d THEN sid%d", k+1, k)
-	}
-	acols := []string{"entity", "bd", "pid", "level", "t0"}
-	for k := 1; k < p.n; k++ {
-		acols = append(acols, fmt.Sprintf("CASE WHEN level > %d THEN r%d END AS t%d", k, k, k))
-	}
-	acols = append(acols, sid+" END AS sid")
-	return st.with("att", "SELECT "+strings.Join(acols, ", ")+" FROM "+lv+" AS l")
-}
-
-func duckUnordered(c *compiler, st *stmt, p *funnelPlan) string {
-	var anyStep []string
-	for k := 0; k < p.n; k++ {
-		anyStep = append(anyStep, fmt.Sprintf("s%d", k))
-	}
-	pid := "pid"
-	if !p.withPid {
-		pid = "'' AS pid"
-	}
-	anc := st.with("anc", fmt.Sprintf("SELECT entity, ts, sid, bd, %s FROM %s AS ev WHERE %s AND ts >= %s AND ts < %s",
-		pid, p.ev, or(anyStep...), c.p(p.from), c.p(p.to)))
-	from := anc + " AS a"
-	var us []string
-	for k := 0; k < p.n; k++ {
-		sk := st.with(fmt.Sprintf("st%d", k), fmt.Sprintf("SELECT entity, ts FROM %s AS ev WHERE s%d", p.ev, k))
-		from += fmt.Sprintf("\nASOF LEFT JOIN %s AS s%d ON s%d.entity = a.entity AND a.ts <= s%d.ts", sk, k, k, k)
-		us = append(us, fmt.Sprintf("CASE WHEN %s THEN s%d.ts END", within(c, fmt.Sprintf("s%d.ts", k), "a.ts", p.window), k))
-	}
-	j := st.with("reach", "SELECT a.entity AS entity, a.bd AS bd, a.pid AS pid, a.sid AS sid, list_sort(list_filter(["+
-		strings.Join(us, ", ")+"], x -> x IS NOT NULL)) AS l\nFROM "+from)
-	acols := []string{"entity", "bd", "pid", "sid", "len(l) AS level"}
-	for k := 0; k < p.n; k++ {
-		acols = append(acols, fmt.Sprintf("l[%d] AS t%d", k+1, k))
-	}
-	return st.with("att", "SELECT "+strings.Join(acols, ", ")+" FROM "+j+" AS r")
-}
 
 func (duckDialect) funnelBest(c *compiler, st *stmt, att string, p *funnelPlan, name string, byBreakdown bool) string {
 	var fields []string

@@ -1,19 +1,32 @@
-// Package funnelwalk walks one person's (or session's) events through an
-// ordered funnel in a single pass, the way ClickHouse's windowFunnel does.
-// The embedded store runs it inside DuckDB as the scalar function
+// Package funnelwalk walks one person's (or session's) events through a
+// funnel in a single pass, the way ClickHouse's windowFunnel does. The
+// embedded store runs it inside DuckDB as the scalar function
 // sightline_funnel (see store/duckdb), over the events grouped per entity;
 // the query package compiles the SQL around it.
 //
-// The semantics are the query package's (query/funnel.go): an attempt
-// starts at a step-1 event inside the date range; each later step is the
-// first matching event after the previous step's event, in event order
-// (timestamp, then UUID), no later than the window after the start. An
-// attempt is dominated, and not counted, when the next step-1 event that
-// may start an attempt comes before the first step-2 event after it: the
-// later start reaches the same steps with a later deadline. Exclusions drop
-// an attempt when an excluded event comes after its from-step event and
-// before its to-step event, or, when it never reached the to-step, within
-// its window. The best attempt is the furthest, then the latest started.
+// The semantics are the query package's (query/funnel.go). Events are in
+// event order: timestamp, then UUID. Times are checked against the window
+// as (t / 1e6) − (t0 / 1e6) ≤ window seconds, as DuckDB's epoch() does.
+//
+//   - Ordered: an attempt starts at a step-1 event inside the date range;
+//     each later step is the first matching event after the previous
+//     step's event, no later than the window after the start. An attempt
+//     is dominated, and not counted, when the next step-1 event that may
+//     start an attempt comes before the first step-2 event after it: the
+//     later start reaches the same steps with a later deadline. Exclusions
+//     drop an attempt when an excluded event comes after its from-step
+//     event and before its to-step event, or, when it never reached the
+//     to-step, within its window.
+//   - Strict: an attempt starts at every step-1 event inside the range;
+//     step k+1 must be the very next event after step k (the events given
+//     are every event that counts).
+//   - Unordered: an attempt starts at any step's event inside the range;
+//     each step is reached by its first event at or after the start's
+//     time, within the window (the start itself may fill several steps).
+//     The times of the steps reached, sorted, are the attempt's times.
+//
+// The best attempt is the furthest, then the latest started (then the
+// latest in event order).
 package funnelwalk
 
 import (
@@ -25,14 +38,24 @@ import (
 // MaxMaskBits is how many steps and exclusions one event mask holds.
 const MaxMaskBits = 63
 
+// The orders of a funnel (Spec.Order).
+const (
+	Ordered   = "ordered"
+	Strict    = "strict"
+	Unordered = "unordered"
+)
+
 // Spec describes the funnel.
 type Spec struct {
+	// Order is Ordered (also when empty), Strict or Unordered.
+	Order string
 	Steps int
 	// Window is the conversion window in seconds.
 	Window int64
 	// From and To bound the first step's time, [From, To), in microseconds
 	// since the Unix epoch.
-	From, To   int64
+	From, To int64
+	// Exclusions apply to ordered funnels.
 	Exclusions []Exclusion
 }
 
@@ -55,8 +78,9 @@ type Event struct {
 type Attempt struct {
 	// Level is the number of steps reached, at least 1.
 	Level int
-	// First and Last are the indexes, in the input, of the attempt's first
-	// event and of the event of the furthest step it reached.
+	// First is the index, in the input, of the attempt's first event;
+	// Last that of the furthest step's event (in unordered funnels, of the
+	// first event too: its session is the attempt's).
 	First, Last int
 	// Times are the times of the steps reached (microseconds), Level of
 	// them.
@@ -84,8 +108,13 @@ type Walker struct {
 	items []item
 	next  []int32
 	pos   []int32
+	times []int64
 	out   []Attempt
 	best  map[string]int
+
+	spec        *Spec
+	events      []Event
+	byBreakdown bool
 }
 
 // Walk is Walker.Walk with a fresh Walker: the attempts are the caller's.
@@ -102,6 +131,8 @@ func Walk(spec *Spec, events []Event, byBreakdown bool) ([]Attempt, error) {
 func (w *Walker) Walk(spec *Spec, events []Event, byBreakdown bool) ([]Attempt, error) {
 	n := len(events)
 	w.out = w.out[:0]
+	w.spec, w.events, w.byBreakdown = spec, events, byBreakdown
+	defer func() { w.spec, w.events = nil, nil }()
 	if n == 0 || spec.Steps < 1 {
 		return w.out, nil
 	}
@@ -121,111 +152,209 @@ func (w *Walker) Walk(spec *Spec, events []Event, byBreakdown bool) ([]Attempt, 
 			return nil, ErrTies
 		}
 	}
-
-	// next[r*n+i] is the first position after i whose event has row r's
-	// property: rows 0…Steps−1 match step r, row Steps (the dominance
-	// row) is a step-1 event that may start an attempt (before To), and
-	// rows Steps+1+j match exclusion j.
-	rows := spec.Steps + 1 + len(spec.Exclusions)
-	next := slices.Grow(w.next[:0], rows*n)[:rows*n]
-	w.next = next
-	for r := range rows {
-		cur := none
-		bit, starts := uint64(1)<<r, r == spec.Steps
-		switch {
-		case starts:
-			bit = 1
-		case r > spec.Steps:
-			bit = uint64(1) << (r - 1) // exclusion r−Steps−1
-		}
-		row := next[r*n : (r+1)*n]
-		for i := n - 1; i >= 0; i-- {
-			row[i] = cur
-			if it := &items[i]; it.mask&bit != 0 && (!starts || it.ts < spec.To) {
-				cur = int32(i)
-			}
-		}
-	}
-
-	window := float64(spec.Window)
-	within := func(t, t0 int64) bool { return float64(t)/1e6-float64(t0)/1e6 <= window }
-	at := func(r int, i int32) int32 { return next[r*n+int(i)] }
-
 	if byBreakdown {
 		if w.best == nil {
 			w.best = map[string]int{}
 		}
 		clear(w.best)
 	}
-	pos := slices.Grow(w.pos[:0], spec.Steps)[:spec.Steps]
-	w.pos = pos
-	for i := range n {
-		it := &items[i]
-		if it.mask&1 == 0 || it.ts < spec.From || it.ts >= spec.To {
+	w.pos = slices.Grow(w.pos[:0], spec.Steps)[:spec.Steps]
+	switch spec.Order {
+	case Strict:
+		w.strict()
+	case Unordered:
+		w.unordered()
+	default:
+		w.ordered()
+	}
+	return w.out, nil
+}
+
+func (w *Walker) within(t, t0 int64) bool {
+	return float64(t)/1e6-float64(t0)/1e6 <= float64(w.spec.Window)
+}
+
+// starts reports whether the event at position i may start an attempt:
+// it matches one of bits and falls inside the date range.
+func (w *Walker) starts(i int, bits uint64) bool {
+	it := &w.items[i]
+	return it.mask&bits != 0 && it.ts >= w.spec.From && it.ts < w.spec.To
+}
+
+// nextTables fills w.next with rows of "the first position after i (at or
+// after i, when inclusive) whose event has row r's bit", n entries per row.
+// bit returns row r's bit and whether the row keeps only events before
+// the date range's end.
+func (w *Walker) nextTables(rows int, inclusive bool, bit func(r int) (uint64, bool)) {
+	n := len(w.items)
+	next := slices.Grow(w.next[:0], rows*n)[:rows*n]
+	w.next = next
+	for r := range rows {
+		b, beforeTo := bit(r)
+		cur := none
+		row := next[r*n : (r+1)*n]
+		for i := n - 1; i >= 0; i-- {
+			it := &w.items[i]
+			match := it.mask&b != 0 && (!beforeTo || it.ts < w.spec.To)
+			if inclusive && match {
+				cur = int32(i)
+			}
+			row[i] = cur
+			if !inclusive && match {
+				cur = int32(i)
+			}
+		}
+	}
+}
+
+func (w *Walker) at(r int, i int32) int32 { return w.next[r*len(w.items)+int(i)] }
+
+// ordered walks ordered attempts. Rows of next: 0…Steps−1 match step r,
+// row Steps (the dominance row) is a step-1 event that may start an
+// attempt (before To), rows Steps+1+j match exclusion j.
+func (w *Walker) ordered() {
+	spec, items, pos := w.spec, w.items, w.pos
+	w.nextTables(spec.Steps+1+len(spec.Exclusions), false, func(r int) (uint64, bool) {
+		switch {
+		case r == spec.Steps:
+			return 1, true
+		case r > spec.Steps:
+			return uint64(1) << (r - 1), false // exclusion r−Steps−1
+		}
+		return uint64(1) << r, false
+	})
+	for i := range items {
+		if !w.starts(i, 1) {
 			continue
 		}
 		// Dominated by the next start before the next step-2 event?
 		if spec.Steps > 1 {
-			n0, n1 := at(spec.Steps, int32(i)), at(1, int32(i))
+			n0, n1 := w.at(spec.Steps, int32(i)), w.at(1, int32(i))
 			if n0 != none && (n1 == none || n0 < n1) {
 				continue
 			}
 		}
-		t0 := it.ts
+		t0 := items[i].ts
 		pos[0] = int32(i)
 		level := 1
 		for k := 1; k < spec.Steps; k++ {
-			j := at(k, pos[k-1])
-			if j == none || !within(items[j].ts, t0) {
+			j := w.at(k, pos[k-1])
+			if j == none || !w.within(items[j].ts, t0) {
 				break
 			}
 			pos[k] = j
 			level++
 		}
-		dropped := false
-		for x, ex := range spec.Exclusions {
-			if level < ex.From+1 {
-				continue
-			}
-			j := at(spec.Steps+1+x, pos[ex.From])
-			if j == none {
-				continue
-			}
-			if level >= ex.To+1 && j < pos[ex.To] || level < ex.To+1 && within(items[j].ts, t0) {
-				dropped = true
-				break
-			}
-		}
-		if dropped {
+		if w.excluded(level, t0) {
 			continue
 		}
-		b, seen := 0, len(w.out) > 0
-		if byBreakdown {
-			b, seen = w.best[events[it.idx].Breakdown]
-		}
-		if seen {
-			// Positions grow with i, so a later attempt of the same level
-			// started no earlier.
-			if level < w.out[b].Level {
-				continue
-			}
-		} else {
-			b = len(w.out)
-			if byBreakdown {
-				w.best[events[it.idx].Breakdown] = b
-			}
-			if len(w.out) < cap(w.out) {
-				w.out = w.out[:len(w.out)+1] // keeps the old attempt's Times
-			} else {
-				w.out = append(w.out, Attempt{})
-			}
-		}
-		a := &w.out[b]
-		a.Level, a.First, a.Last = level, int(it.idx), int(items[pos[level-1]].idx)
-		a.Times = a.Times[:0]
+		w.times = w.times[:0]
 		for k := range level {
-			a.Times = append(a.Times, items[pos[k]].ts)
+			w.times = append(w.times, items[pos[k]].ts)
+		}
+		w.record(i, int(pos[level-1]), w.times)
+	}
+}
+
+// excluded reports whether an exclusion drops the attempt whose steps are
+// at w.pos[:level].
+func (w *Walker) excluded(level int, t0 int64) bool {
+	spec, pos := w.spec, w.pos
+	for x, ex := range spec.Exclusions {
+		if level < ex.From+1 {
+			continue
+		}
+		j := w.at(spec.Steps+1+x, pos[ex.From])
+		if j == none {
+			continue
+		}
+		if level >= ex.To+1 && j < pos[ex.To] || level < ex.To+1 && w.within(w.items[j].ts, t0) {
+			return true
 		}
 	}
-	return w.out, nil
+	return false
+}
+
+// strict walks strict attempts: step k is the k-th event after the start.
+func (w *Walker) strict() {
+	spec, items := w.spec, w.items
+	for i := range items {
+		if !w.starts(i, 1) {
+			continue
+		}
+		t0 := items[i].ts
+		level := 1
+		for k := 1; k < spec.Steps; k++ {
+			j := i + k
+			if j >= len(items) || items[j].mask&(uint64(1)<<k) == 0 || !w.within(items[j].ts, t0) {
+				break
+			}
+			level++
+		}
+		w.times = w.times[:0]
+		for k := range level {
+			w.times = append(w.times, items[i+k].ts)
+		}
+		w.record(i, i+level-1, w.times)
+	}
+}
+
+// unordered walks unordered attempts. Rows of next (inclusive): step r.
+// A step's first event at or after the start's time may come before the
+// start in event order (equal times), so lookups begin at the start's
+// group of equal times.
+func (w *Walker) unordered() {
+	spec, items := w.spec, w.items
+	w.nextTables(spec.Steps, true, func(r int) (uint64, bool) { return uint64(1) << r, false })
+	all := uint64(1)<<spec.Steps - 1
+	group := 0 // first position of the current run of equal times
+	for i := range items {
+		if items[i].ts != items[group].ts {
+			group = i
+		}
+		if !w.starts(i, all) {
+			continue
+		}
+		t0 := items[i].ts
+		w.times = w.times[:0]
+		for k := range spec.Steps {
+			if j := w.at(k, int32(group)); j != none && w.within(items[j].ts, t0) {
+				w.times = append(w.times, items[j].ts)
+			}
+		}
+		slices.Sort(w.times)
+		w.record(i, i, w.times)
+	}
+}
+
+// record keeps the attempt starting at position first, whose furthest step
+// is at position last, if it is the best of its breakdown value so far.
+// Positions grow with each call, so a later attempt of the same level
+// started no earlier and wins.
+func (w *Walker) record(first, last int, times []int64) {
+	items, level := w.items, len(times)
+	b, seen := 0, len(w.out) > 0
+	key := ""
+	if w.byBreakdown {
+		key = w.events[items[first].idx].Breakdown
+		b, seen = w.best[key]
+	}
+	if seen {
+		if level < w.out[b].Level {
+			return
+		}
+	} else {
+		b = len(w.out)
+		if w.byBreakdown {
+			w.best[key] = b
+		}
+		if len(w.out) < cap(w.out) {
+			w.out = w.out[:len(w.out)+1] // keeps the old attempt's Times
+		} else {
+			w.out = append(w.out, Attempt{})
+		}
+	}
+	a := &w.out[b]
+	a.Level, a.First, a.Last = level, int(items[first].idx), int(items[last].idx)
+	a.Times = append(a.Times[:0], times...)
 }

@@ -51,6 +51,18 @@ func TestWalk(t *testing.T) {
 		{"exclusion within the window of an unfinished attempt",
 			Spec{Steps: 2, Window: 60, From: 0, To: 1000 * sec, Exclusions: []Exclusion{{0, 1}}},
 			[]Event{ev(10, 1), ev(50, 4)}, nil},
+		{"strict: the next event must be the next step", Spec{Order: Strict, Steps: 3, Window: 60, From: 0, To: 1000 * sec},
+			[]Event{ev(10, 1), ev(20, 2), ev(25, 0), ev(30, 4)},
+			[]Attempt{{Level: 2, First: 0, Last: 1, Times: []int64{10 * sec, 20 * sec}}}},
+		{"strict: nothing between", Spec{Order: Strict, Steps: 3, Window: 60, From: 0, To: 1000 * sec},
+			[]Event{ev(10, 1), ev(20, 2), ev(30, 4)},
+			[]Attempt{{Level: 3, First: 0, Last: 2, Times: []int64{10 * sec, 20 * sec, 30 * sec}}}},
+		{"unordered: steps in any order", Spec{Order: Unordered, Steps: 3, Window: 60, From: 0, To: 1000 * sec},
+			[]Event{ev(10, 4), ev(20, 1), ev(30, 2)},
+			[]Attempt{{Level: 3, First: 0, Last: 0, Times: []int64{10 * sec, 20 * sec, 30 * sec}}}},
+		{"unordered: one event fills the steps it matches", Spec{Order: Unordered, Steps: 3, Window: 60, From: 0, To: 1000 * sec},
+			[]Event{ev(10, 3)},
+			[]Attempt{{Level: 2, First: 0, Last: 0, Times: []int64{10 * sec, 10 * sec}}}},
 		{"exclusion past the window of an unfinished attempt",
 			Spec{Steps: 2, Window: 60, From: 0, To: 1000 * sec, Exclusions: []Exclusion{{0, 1}}},
 			[]Event{ev(10, 1), ev(80, 4)}, []Attempt{{Level: 1, First: 0, Last: 0, Times: []int64{10 * sec}}}},
@@ -139,9 +151,56 @@ func reference(spec *Spec, events []Event, byBreakdown bool) []Attempt {
 	}
 	best := map[string]res{}
 	var keys []string
+	keep := func(p, last int, times []int64) {
+		key := ""
+		if byBreakdown {
+			key = events[order[p]].Breakdown
+		}
+		old, seen := best[key]
+		if seen && (old.a.Level > len(times) || old.a.Level == len(times) && old.pos > p) {
+			return
+		}
+		if !seen {
+			keys = append(keys, key)
+		}
+		best[key] = res{Attempt{Level: len(times), First: order[p], Last: order[last], Times: times}, p}
+	}
 	for p := range order {
 		e := events[order[p]]
-		if !has(p, 0) || e.TS < spec.From || e.TS >= spec.To {
+		inRange := e.TS >= spec.From && e.TS < spec.To
+		switch spec.Order {
+		case Strict:
+			if !has(p, 0) || !inRange {
+				continue
+			}
+			times := []int64{e.TS}
+			for k := 1; k < spec.Steps && p+k < len(order) && has(p+k, k) && within(p+k, e.TS); k++ {
+				times = append(times, events[order[p+k]].TS)
+			}
+			keep(p, p+len(times)-1, times)
+			continue
+		case Unordered:
+			if e.Mask&(1<<spec.Steps-1) == 0 || !inRange {
+				continue
+			}
+			var times []int64
+			for k := range spec.Steps {
+				// The first step-k event at or after the start's time.
+				found := -1
+				for q := range order {
+					if has(q, k) && events[order[q]].TS >= e.TS && (found < 0 || events[order[q]].TS < events[order[found]].TS) {
+						found = q
+					}
+				}
+				if found >= 0 && within(found, e.TS) {
+					times = append(times, events[order[found]].TS)
+				}
+			}
+			slices.Sort(times)
+			keep(p, p, times)
+			continue
+		}
+		if !has(p, 0) || !inRange {
 			continue
 		}
 		if spec.Steps > 1 {
@@ -179,22 +238,11 @@ func reference(spec *Spec, events []Event, byBreakdown bool) []Attempt {
 		if dropped {
 			continue
 		}
-		key := ""
-		if byBreakdown {
-			key = e.Breakdown
-		}
-		old, seen := best[key]
-		if seen && (old.a.Level > level || old.a.Level == level && old.pos > p) {
-			continue
-		}
-		if !seen {
-			keys = append(keys, key)
-		}
-		a := Attempt{Level: level, First: order[p], Last: order[pos[level-1]]}
+		var times []int64
 		for _, q := range pos {
-			a.Times = append(a.Times, events[order[q]].TS)
+			times = append(times, events[order[q]].TS)
 		}
-		best[key] = res{a, p}
+		keep(p, pos[level-1], times)
 	}
 	var out []Attempt
 	for _, k := range keys {
@@ -204,17 +252,20 @@ func reference(spec *Spec, events []Event, byBreakdown bool) []Attempt {
 }
 
 // FuzzWalk compares Walk with the literal reference on random entities:
-// steps, exclusions, breakdown values, times and the date range all come
-// from the fuzzer's seed.
+// the order, steps, exclusions, breakdown values, times and the date range
+// all come from the fuzzer's seed.
 func FuzzWalk(f *testing.F) {
 	for _, seed := range []uint64{1, 2, 3, 42, 1000} {
-		f.Add(seed, uint8(3), uint8(1), uint8(20), false)
-		f.Add(seed, uint8(5), uint8(0), uint8(60), true)
+		for order := range uint8(3) {
+			f.Add(seed, order, uint8(3), uint8(1), uint8(20), false)
+			f.Add(seed, order, uint8(5), uint8(0), uint8(60), true)
+		}
 	}
-	f.Fuzz(func(t *testing.T, seed uint64, steps, excl, n uint8, byBreakdown bool) {
+	f.Fuzz(func(t *testing.T, seed uint64, order, steps, excl, n uint8, byBreakdown bool) {
 		r := rand.New(rand.NewPCG(seed, 7))
-		spec := Spec{Steps: 1 + int(steps%6), Window: 1 + r.Int64N(100), From: r.Int64N(50) * sec, To: (50 + r.Int64N(150)) * sec}
-		if spec.Steps > 1 {
+		spec := Spec{Order: []string{Ordered, Strict, Unordered}[order%3], Steps: 1 + int(steps%6), Window: 1 + r.Int64N(100),
+			From: r.Int64N(50) * sec, To: (50 + r.Int64N(150)) * sec}
+		if spec.Steps > 1 && spec.Order == Ordered {
 			for range excl % 3 {
 				from := r.IntN(spec.Steps - 1)
 				spec.Exclusions = append(spec.Exclusions, Exclusion{From: from, To: from + 1 + r.IntN(spec.Steps-1-from)})

@@ -19,7 +19,8 @@ import (
 //
 //	sightline_funnel(ts BIGINT[], mask BIGINT[], breakdown VARCHAR[],
 //	                 uuid VARCHAR[], steps BIGINT, window BIGINT,
-//	                 date_from BIGINT, date_to BIGINT, exclusions BIGINT[])
+//	                 date_from BIGINT, date_to BIGINT, exclusions BIGINT[],
+//	                 funnel_order VARCHAR)
 //	  → BIGINT[]
 //
 // ts, mask, breakdown and uuid are parallel lists of one entity's events,
@@ -30,7 +31,8 @@ import (
 // may be NULL: the function then answers NULL when two events share a
 // timestamp, and is called again with the UUIDs (which spares converting
 // them for nearly every entity). exclusions lists each exclusion's from-
-// and to-step (0-based), flattened. The result lists the attempts one after
+// and to-step (0-based), flattened; funnel_order is ordered, strict or
+// unordered (funnelwalk.Spec.Order). The result lists the attempts one after
 // the other, each as level, first, last, t0, …, t(steps−1): first and last
 // are 1-based positions in the input lists, the times (microseconds) are
 // NULL beyond level.
@@ -50,7 +52,7 @@ func (*funnelUDF) Config() duckdb.ScalarFuncConfig {
 	bigints := must(duckdb.NewListInfo(bigint))
 	varchars := must(duckdb.NewListInfo(varchar))
 	return duckdb.ScalarFuncConfig{
-		InputTypeInfos:      []duckdb.TypeInfo{bigints, bigints, varchars, varchars, bigint, bigint, bigint, bigint, bigints},
+		InputTypeInfos:      []duckdb.TypeInfo{bigints, bigints, varchars, varchars, bigint, bigint, bigint, bigint, bigints, varchar},
 		ResultTypeInfo:      bigints,
 		SpecialNullHandling: true,
 		// Deterministic, but declared volatile so that the optimizer
@@ -79,12 +81,14 @@ func walkFunnel(v []driver.Value) (any, error) {
 	from, ok3 := v[6].(int64)
 	to, ok4 := v[7].(int64)
 	excl, _ := v[8].([]any)
+	order, _ := v[9].(string)
 	bits := steps + int64(len(excl)/2)
 	if !ok1 || !ok2 || !ok3 || !ok4 || mask != nil && len(mask) != len(ts) || bd != nil && len(bd) != len(ts) ||
-		uuid != nil && len(uuid) != len(ts) || len(excl)%2 != 0 || steps < 1 || bits > funnelwalk.MaxMaskBits {
+		uuid != nil && len(uuid) != len(ts) || len(excl)%2 != 0 || steps < 1 || bits > funnelwalk.MaxMaskBits ||
+		order != funnelwalk.Ordered && order != funnelwalk.Strict && order != funnelwalk.Unordered {
 		return nil, errFunnelArgs
 	}
-	spec := funnelwalk.Spec{Steps: int(steps), Window: window, From: from, To: to}
+	spec := funnelwalk.Spec{Order: order, Steps: int(steps), Window: window, From: from, To: to}
 	for i := 0; i < len(excl); i += 2 {
 		f, _ := excl[i].(int64)
 		t, _ := excl[i+1].(int64)
