@@ -9,10 +9,10 @@ import (
 // Dialect renders the engine's plans as one SQL dialect. The shared
 // compilers (trends, retention, sessions, …) build SQL from the dialect's
 // expression hooks; constructs that have no common form across engines
-// (ordered funnel attempts, strict sequences, numbered steps of a path)
-// are whole-plan hooks, so that DuckDB can use ASOF joins and window
-// functions while ClickHouse 18.16 (no window functions, no CTEs) uses
-// windowFunnel and arrays.
+// (funnel attempts, numbered steps of a path) are whole-plan hooks, so
+// that DuckDB can walk each entity's events with the store's funnel
+// function and number steps with window functions, while ClickHouse 18.16
+// (no window functions, no CTEs) walks sorted arrays.
 //
 // Dialects live in this package because they render its unexported plans;
 // the interface is sealed. DialectFor picks one by store.Querier.Dialect().
