@@ -429,7 +429,7 @@ func (chDialect) pathSteps(c *compiler, st *stmt, p *pathsPlan) (string, error) 
 	src := p.ev + " AS ev"
 	for _, pt := range []string{p.start, p.end} {
 		if pt != "" {
-			src += " WHERE session_id IN (SELECT session_id FROM " + p.ev + " AS e2 WHERE name = " + pt + ")"
+			src += " WHERE session_id IN (" + p.visits(pt) + ")"
 			break
 		}
 	}

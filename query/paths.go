@@ -3,6 +3,7 @@ package query
 import (
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -44,6 +45,10 @@ type pathsPlan struct {
 	ev         string
 	start, end string // bound parameters, or ""
 	depth      int
+	// visits is a SELECT of the sessions that visit pt (a bound
+	// parameter), filtered in the scan like ev rather than read from ev:
+	// a second read of ev would have DuckDB store all of ev to share it.
+	visits func(pt string) string
 }
 
 // Paths semantics: sessions of the range (events in it); steps are page
@@ -70,8 +75,12 @@ func (c *compiler) paths(q *Paths) (*compiled, error) {
 	}
 	conds = append(conds, global)
 	var st stmt
+	from := c.from()
 	p := &pathsPlan{depth: q.Depth}
-	p.ev = st.with("ev", "SELECT e.session_id AS session_id, "+ts+" AS ts, e.uuid AS uuid, "+name+" AS name FROM "+c.from()+" WHERE "+and(conds...))
+	p.ev = st.with("ev", "SELECT e.session_id AS session_id, "+ts+" AS ts, e.uuid AS uuid, "+name+" AS name FROM "+from+" WHERE "+and(conds...))
+	p.visits = func(pt string) string {
+		return "SELECT e.session_id AS session_id FROM " + from + " WHERE " + and(append(slices.Clip(conds), name+" = "+pt)...)
+	}
 	if q.StartPoint != "" {
 		p.start = c.p(q.StartPoint)
 	}
@@ -200,7 +209,7 @@ func (duckDialect) pathSteps(c *compiler, st *stmt, p *pathsPlan) (string, error
 	// nothing: drop them before the window functions sort what remains.
 	for _, pt := range []string{p.start, p.end} {
 		if pt != "" {
-			src += " WHERE session_id IN (SELECT session_id FROM " + p.ev + " AS e2 WHERE name = " + pt + ")"
+			src += " WHERE session_id IN (" + p.visits(pt) + ")"
 			break
 		}
 	}
