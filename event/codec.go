@@ -334,6 +334,12 @@ func (d *decoder) float() float64 {
 	}
 	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b[d.off:]))
 	d.off += 8
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		// Normalize lets no non-finite number through: the record is
+		// corrupt.
+		d.fail("non-finite number")
+		return 0
+	}
 	return v
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -201,6 +202,10 @@ func TestDecodeBatchHostile(t *testing.T) {
 			body := cat(rec, uv(1<<40))
 			return cat([]byte{1, 1}, uv(uint64(len(body))), body)
 		}(),
+		// Normalize never lets a non-finite number through, so a
+		// record holding one is corrupt.
+		"non-finite coordinate": AppendBatch(nil, []Event{{X: math.NaN()}}),
+		"infinite offset":       AppendBatch(nil, []Event{{OffsetY: math.Inf(-1)}}),
 		"nanoseconds out of range": func() []byte {
 			body := cat([]byte{0, 0, 0}, uv(2e9))
 			body = append(body, bytes.Repeat([]byte{0}, 40)...)
