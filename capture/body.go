@@ -2,8 +2,6 @@ package capture
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,18 +16,6 @@ const (
 	DefaultMaxBodyBytes    = 1 << 20  // 1 MiB as sent
 	DefaultMaxDecodedBytes = 16 << 20 // 16 MiB after decompression
 )
-
-// httpError is an error with the status code and the message a client sees.
-type httpError struct {
-	status int
-	msg    string
-}
-
-func (e *httpError) Error() string { return e.msg }
-
-func errorf(status int, format string, args ...any) *httpError {
-	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
-}
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
@@ -53,12 +39,7 @@ func putBuf(b *bytes.Buffer) {
 func readBody(r *http.Request, dst *bytes.Buffer, maxBody, maxDecoded int64) error {
 	raw := getBuf()
 	defer putBuf(raw)
-	err := httpbody.Read(r, dst, raw, httpbody.Limits{Body: maxBody, Decoded: maxDecoded})
-	var he *httpbody.Error
-	if errors.As(err, &he) {
-		return &httpError{status: he.Status, msg: he.Msg}
-	}
-	return err
+	return httpbody.Read(r, dst, raw, httpbody.Limits{Body: maxBody, Decoded: maxDecoded})
 }
 
 // checkContentType accepts JSON, the text/plain bodies that beacons send,
@@ -76,5 +57,5 @@ func checkContentType(r *http.Request) error {
 	case "application/json", "text/plain", "application/octet-stream", "application/x-www-form-urlencoded":
 		return nil
 	}
-	return errorf(http.StatusUnsupportedMediaType, "content type %q is not accepted; send application/json or text/plain", ct)
+	return httpbody.Errorf(http.StatusUnsupportedMediaType, "content type %q is not accepted; send application/json or text/plain", ct)
 }

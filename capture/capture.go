@@ -24,6 +24,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/sightline-analytics/sightline/event"
+	"github.com/sightline-analytics/sightline/internal/httpbody"
 	"github.com/sightline-analytics/sightline/spool"
 )
 
@@ -157,20 +158,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST, OPTIONS")
-		writeError(w, errorf(http.StatusMethodNotAllowed, "use POST"))
+		writeError(w, httpbody.Errorf(http.StatusMethodNotAllowed, "use POST"))
 		return
 	}
 	resp, err := h.capture(r)
 	if err != nil {
-		var he *httpError
+		var he *httpbody.Error
 		if !errors.As(err, &he) {
 			h.opts.Logger.Error("capture failed", "err", err)
-			he = errorf(http.StatusInternalServerError, "internal error; the batch was not accepted, retry later")
+			he = httpbody.Errorf(http.StatusInternalServerError, "internal error; the batch was not accepted, retry later")
 		}
-		if he.status == http.StatusTooManyRequests || he.status == http.StatusServiceUnavailable {
+		if he.Status == http.StatusTooManyRequests || he.Status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", strconv.Itoa(int(h.opts.RetryAfter.Seconds()+0.5)))
 		}
-		h.opts.Metrics.requestRejected(he.status)
+		h.opts.Metrics.requestRejected(he.Status)
 		writeError(w, he)
 		return
 	}
@@ -204,37 +205,37 @@ func (h *Handler) capture(r *http.Request) (*Response, error) {
 		workPool.Put(wk)
 	}()
 	if !utf8.Valid(body.Bytes()) {
-		return nil, errorf(http.StatusBadRequest, "body is not valid UTF-8")
+		return nil, httpbody.Errorf(http.StatusBadRequest, "body is not valid UTF-8")
 	}
 	raws, perEventErr, err := wk.decode(body.Bytes())
 	if err != nil {
 		return nil, err
 	}
 	if wk.req.Token == "" {
-		return nil, errorf(http.StatusUnauthorized, "missing token: send the project's public token as \"token\"")
+		return nil, httpbody.Errorf(http.StatusUnauthorized, "missing token: send the project's public token as \"token\"")
 	}
 	p, err := h.projects.ProjectByToken(r.Context(), wk.req.Token)
 	if errors.Is(err, ErrUnknownToken) {
-		return nil, errorf(http.StatusUnauthorized, "unknown token: check the project token in your snippet")
+		return nil, httpbody.Errorf(http.StatusUnauthorized, "unknown token: check the project token in your snippet")
 	} else if err != nil {
 		return nil, err
 	}
 	if !originAllowed(p.AllowedOrigins, r.Header.Get("Origin")) {
-		return nil, errorf(http.StatusForbidden, "origin %q is not allowed for this project", r.Header.Get("Origin"))
+		return nil, httpbody.Errorf(http.StatusForbidden, "origin %q is not allowed for this project", r.Header.Get("Origin"))
 	}
 	n := len(raws)
 	if n == 0 {
-		return nil, errorf(http.StatusBadRequest, "empty batch: \"events\" must hold at least one event")
+		return nil, httpbody.Errorf(http.StatusBadRequest, "empty batch: \"events\" must hold at least one event")
 	}
 	if n > MaxEventsPerBatch {
-		return nil, errorf(http.StatusRequestEntityTooLarge, "batch has %d events; send at most %d per request", n, MaxEventsPerBatch)
+		return nil, httpbody.Errorf(http.StatusRequestEntityTooLarge, "batch has %d events; send at most %d per request", n, MaxEventsPerBatch)
 	}
 	if p.CaptureDisabled {
-		return nil, errorf(http.StatusForbidden, "capture is disabled for this project")
+		return nil, httpbody.Errorf(http.StatusForbidden, "capture is disabled for this project")
 	}
 	if !h.limits.allow(wk.req.Token, p.RateLimit, p.RateBurst, n) {
 		h.opts.Metrics.rateLimited.Add(float64(n))
-		return nil, errorf(http.StatusTooManyRequests, "over the project's rate of %g events/s; retry later", p.RateLimit)
+		return nil, httpbody.Errorf(http.StatusTooManyRequests, "over the project's rate of %g events/s; retry later", p.RateLimit)
 	}
 
 	b := &wk.batch
@@ -250,7 +251,7 @@ func (h *Handler) capture(r *http.Request) (*Response, error) {
 	if len(wk.req.SentAt) > 0 && string(wk.req.SentAt) != "null" {
 		t, err := event.ParseTime(wk.req.SentAt)
 		if err != nil {
-			return nil, errorf(http.StatusBadRequest, "sent_at: %v", err)
+			return nil, httpbody.Errorf(http.StatusBadRequest, "sent_at: %v", err)
 		}
 		b.SentAt = t
 	}
@@ -278,7 +279,7 @@ func (h *Handler) capture(r *http.Request) (*Response, error) {
 		wk.payload = event.AppendBatch(wk.payload[:0], evs)
 		if err := h.spool.Append(r.Context(), wk.payload); err != nil {
 			if errors.Is(err, spool.ErrFull) {
-				return nil, errorf(http.StatusServiceUnavailable, "the server's spool is full; retry later")
+				return nil, httpbody.Errorf(http.StatusServiceUnavailable, "the server's spool is full; retry later")
 			}
 			return nil, err
 		}
@@ -301,7 +302,7 @@ func (h *Handler) capture(r *http.Request) (*Response, error) {
 // errors, names match case-sensitively).
 func decodeRequest(body []byte, req *Request) (raws []event.Raw, perEvent []error, err error) {
 	if len(body) == 0 {
-		return nil, nil, errorf(http.StatusBadRequest, "empty body: send a JSON object with \"token\" and \"events\"")
+		return nil, nil, httpbody.Errorf(http.StatusBadRequest, "empty body: send a JSON object with \"token\" and \"events\"")
 	}
 	err = jsonv2.Unmarshal(body, req)
 	if err == nil {
@@ -309,7 +310,7 @@ func decodeRequest(body []byte, req *Request) (raws []event.Raw, perEvent []erro
 	}
 	var se *jsonv2.SemanticError
 	if !errors.As(err, &se) {
-		return nil, nil, errorf(http.StatusBadRequest, "body is not valid JSON: %v", err)
+		return nil, nil, httpbody.Errorf(http.StatusBadRequest, "body is not valid JSON: %v", err)
 	}
 	var loose struct {
 		Token  jsontext.Value   `json:"token"`
@@ -317,11 +318,11 @@ func decodeRequest(body []byte, req *Request) (raws []event.Raw, perEvent []erro
 		Events []jsontext.Value `json:"events"`
 	}
 	if err := jsonv2.Unmarshal(body, &loose); err != nil {
-		return nil, nil, errorf(http.StatusBadRequest, "body must be an object with a string \"token\" and an array \"events\": %v", err)
+		return nil, nil, httpbody.Errorf(http.StatusBadRequest, "body must be an object with a string \"token\" and an array \"events\": %v", err)
 	}
 	*req = Request{SentAt: json.RawMessage(loose.SentAt)}
 	if len(loose.Token) > 0 && jsonv2.Unmarshal(loose.Token, &req.Token) != nil {
-		return nil, nil, errorf(http.StatusBadRequest, "token must be a string")
+		return nil, nil, httpbody.Errorf(http.StatusBadRequest, "token must be a string")
 	}
 	raws = make([]event.Raw, len(loose.Events))
 	perEvent = make([]error, len(loose.Events))
@@ -386,6 +387,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, he *httpError) {
-	writeJSON(w, he.status, map[string]string{"error": he.msg})
+func writeError(w http.ResponseWriter, he *httpbody.Error) {
+	writeJSON(w, he.Status, map[string]string{"error": he.Msg})
 }

@@ -27,7 +27,8 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Msg }
 
-func errorf(status int, format string, a ...any) *Error {
+// Errorf returns the client error status with a formatted message.
+func Errorf(status int, format string, a ...any) *Error {
 	return &Error{Status: status, Msg: fmt.Sprintf(format, a...)}
 }
 
@@ -41,14 +42,14 @@ type Limits struct {
 // 413 Error, before reading when Content-Length says so.
 func ReadRaw(r *http.Request, dst *bytes.Buffer, max int64) error {
 	if r.ContentLength > max {
-		return errorf(http.StatusRequestEntityTooLarge, "body is %d bytes, over the size limit of %d bytes", r.ContentLength, max)
+		return Errorf(http.StatusRequestEntityTooLarge, "body is %d bytes, over the size limit of %d bytes", r.ContentLength, max)
 	}
 	n, err := dst.ReadFrom(io.LimitReader(r.Body, max+1))
 	if err != nil {
-		return errorf(http.StatusBadRequest, "reading body: %v", err)
+		return Errorf(http.StatusBadRequest, "reading body: %v", err)
 	}
 	if n > max {
-		return errorf(http.StatusRequestEntityTooLarge, "body is over the size limit of %d bytes", max)
+		return Errorf(http.StatusRequestEntityTooLarge, "body is over the size limit of %d bytes", max)
 	}
 	return nil
 }
@@ -98,9 +99,9 @@ func NewReader(raw []byte, gz bool, maxDecoded int64) (*Reader, error) {
 
 func gzipError(err error) *Error {
 	if errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF {
-		return errorf(http.StatusBadRequest, "gzip body is truncated (%v)", io.ErrUnexpectedEOF)
+		return Errorf(http.StatusBadRequest, "gzip body is truncated (%v)", io.ErrUnexpectedEOF)
 	}
-	return errorf(http.StatusBadRequest, "bad gzip body: %v", err)
+	return Errorf(http.StatusBadRequest, "bad gzip body: %v", err)
 }
 
 func (r *Reader) Read(p []byte) (int, error) {
@@ -113,7 +114,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 		var b [1]byte
 		n, err := r.src.Read(b[:])
 		if n > 0 {
-			return 0, errorf(http.StatusRequestEntityTooLarge, "body inflates past the size limit of %d bytes", r.max)
+			return 0, Errorf(http.StatusRequestEntityTooLarge, "body inflates past the size limit of %d bytes", r.max)
 		}
 		return 0, r.wrap(err)
 	}
@@ -150,7 +151,7 @@ func Read(r *http.Request, dst, scratch *bytes.Buffer, lim Limits) error {
 	}
 	if !Gzipped(r, scratch.Bytes()) {
 		if int64(scratch.Len()) > lim.Decoded {
-			return errorf(http.StatusRequestEntityTooLarge, "body is over the size limit of %d bytes", lim.Decoded)
+			return Errorf(http.StatusRequestEntityTooLarge, "body is over the size limit of %d bytes", lim.Decoded)
 		}
 		_, err := dst.Write(scratch.Bytes())
 		return err
