@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sightline-analytics/sightline/query/funnelwalk"
 )
 
 // DuckDB funnels: every order is walked per entity by the store's funnel
@@ -56,7 +58,7 @@ func duckWalk(c *compiler, st *stmt, p *funnelPlan) string {
 		pid = "pid_[a[2]]"
 	}
 	call := func(uuids string) string {
-		return fmt.Sprintf("%s(ts_, m_, %s, %s, %s, %s, %s, %s, CAST([%s] AS BIGINT[]), %s)", funnelFunction, bdList, uuids,
+		return fmt.Sprintf("%s(ts_, m_, %s, %s, %s, %s, %s, %s, CAST([%s] AS BIGINT[]), %s)", funnelwalk.FunctionName, bdList, uuids,
 			c.p(int64(p.n)), c.p(p.window), c.p(p.from.UnixMicro()), c.p(p.to.UnixMicro()), strings.Join(excl, ", "), c.p(p.order))
 	}
 	grp := st.with("grp", "SELECT entity, "+strings.Join(lists, ", ")+" FROM "+p.ev+" AS ev GROUP BY entity")
@@ -117,9 +119,8 @@ func duckWalk(c *compiler, st *stmt, p *funnelPlan) string {
 	return st.with("att", "SELECT "+strings.Join(cols, ", ")+" FROM "+walk+" AS w")
 }
 
-// funnelFunction is the store's funnel walk (store/duckdb.FunnelFunction).
-const funnelFunction = "sightline_funnel"
-
+// funnelBest keeps each entity's furthest attempt, then the latest started
+// (duckWalk's times are microseconds).
 func (duckDialect) funnelBest(c *compiler, st *stmt, att string, p *funnelPlan, name string, byBreakdown bool) string {
 	var fields []string
 	for k := 0; k < p.n; k++ {
@@ -129,19 +130,14 @@ func (duckDialect) funnelBest(c *compiler, st *stmt, att string, p *funnelPlan, 
 	if p.withPid {
 		fields = append(fields, "pid := pid")
 	}
-	// The latest start wins among attempts of the same level.
-	t0 := "epoch_us(t0)"
-	if p.microTimes {
-		t0 = "t0"
-	}
 	group := "entity"
 	bd := "'' AS bd"
 	if byBreakdown {
 		group = "entity, bd"
 		bd = "bd"
 	}
-	a := st.with(name+"_a", fmt.Sprintf("SELECT %s, %s, max(level) AS level, arg_max(struct_pack(%s), level * 10000000000000000 + %s) AS a FROM %s AS att GROUP BY %s",
-		"entity", bd, strings.Join(fields, ", "), t0, att, group))
+	a := st.with(name+"_a", fmt.Sprintf("SELECT %s, %s, max(level) AS level, arg_max(struct_pack(%s), level * 10000000000000000 + t0) AS a FROM %s AS att GROUP BY %s",
+		"entity", bd, strings.Join(fields, ", "), att, group))
 	cols := []string{"entity", "bd", "level"}
 	for k := 0; k < p.n; k++ {
 		cols = append(cols, fmt.Sprintf("a.t%d AS t%d", k, k))

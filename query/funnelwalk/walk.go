@@ -35,6 +35,10 @@ import (
 	"slices"
 )
 
+// FunctionName is the name under which the embedded store registers the
+// walk as a DuckDB function, and under which the query package calls it.
+const FunctionName = "sightline_funnel"
+
 // MaxMaskBits is how many steps and exclusions one event mask holds.
 const MaxMaskBits = 63
 

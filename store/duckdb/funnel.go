@@ -36,7 +36,7 @@ import (
 // the other, each as level, first, last, t0, …, t(steps−1): first and last
 // are 1-based positions in the input lists, the times (microseconds) are
 // NULL beyond level.
-const FunnelFunction = "sightline_funnel"
+const FunnelFunction = funnelwalk.FunctionName
 
 type funnelUDF struct{}
 
