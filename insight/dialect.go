@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // dialect holds the few SQL fragments that differ between event stores.
@@ -15,7 +14,7 @@ import (
 // The stores lay events out differently: DuckDB keeps TIMESTAMP columns and
 // a JSON properties column; store/clickhouse keeps timestamps as Int64 Unix
 // microseconds, booleans as UInt8 and properties parsed into prop_keys /
-// prop_values. The fragments below hide that, and scanTime reads either kind
+// prop_values. The fragments below hide that, and query.TimeColumn reads either kind
 // of timestamp.
 type dialect struct {
 	name string
@@ -118,22 +117,4 @@ type args struct {
 func (a *args) add(v any) string {
 	a.vals = append(a.vals, v)
 	return a.d.ph(len(a.vals))
-}
-
-// scanTime reads a timestamp column: a time.Time (DuckDB), or Unix
-// microseconds (ClickHouse); NULL is the zero time. t is in UTC.
-type scanTime struct{ t time.Time }
-
-func (s *scanTime) Scan(v any) error {
-	switch x := v.(type) {
-	case nil:
-		s.t = time.Time{}
-	case time.Time:
-		s.t = x.UTC()
-	case int64:
-		s.t = time.UnixMicro(x).UTC()
-	default:
-		return fmt.Errorf("insight: cannot read %T as a timestamp", v)
-	}
-	return nil
 }

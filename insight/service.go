@@ -373,16 +373,16 @@ func (svc *Service) scanReleases(ctx context.Context, projectID int64) (int, err
 	last := since
 	for rows.Next() {
 		var v *string
-		var at, recv scanTime
+		var at, recv query.TimeColumn
 		if err := rows.Scan(&v, &at, &recv); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("insight: scan releases: %w", err)
 		}
-		if recv.t.After(last) {
-			last = recv.t
+		if recv.T.After(last) {
+			last = recv.T
 		}
 		if v != nil && strings.TrimSpace(*v) != "" {
-			found = append(found, rel{*v, at.t})
+			found = append(found, rel{*v, at.T})
 		}
 	}
 	rows.Close()
@@ -731,12 +731,12 @@ func sampleSessions(ctx context.Context, db Querier, projectID int64, f SessionF
 	defer rows.Close()
 	for rows.Next() {
 		var r Representative
-		var start, end scanTime
+		var start, end query.TimeColumn
 		var hasReplay int
 		if err := rows.Scan(&r.SessionID, &r.DistinctID, &start, &end, &hasReplay); err != nil {
 			return nil, fmt.Errorf("insight: sample sessions: %w", err)
 		}
-		r.Start, r.DurationSeconds, r.ReplayPath = start.t, end.t.Sub(start.t).Seconds(), "/api/replay/"+r.SessionID
+		r.Start, r.DurationSeconds, r.ReplayPath = start.T, end.T.Sub(start.T).Seconds(), "/api/replay/"+r.SessionID
 		out = append(out, r)
 	}
 	return out, rows.Err()

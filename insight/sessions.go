@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sightline-analytics/sightline/query"
 )
 
 // SessionFilter selects the sessions to cluster: those with an event in
@@ -255,14 +257,14 @@ GROUP BY session_id`
 	var out []sessionRow
 	for rows.Next() {
 		var r sessionRow
-		var start, end scanTime
+		var start, end query.TimeColumn
 		var device sql.NullString
 		var items string
 		if err := rows.Scan(&r.ID, &r.Person, &start, &end, &r.Events, &device, &r.ActiveSlots, &r.MaxScroll,
 			&r.Rage, &r.Dead, &r.ErrorClicks, &r.Errors, &r.Clicks, &items, &r.Frustration); err != nil {
 			return nil, fmt.Errorf("insight: session features: %w", err)
 		}
-		r.Start, r.End, r.Device = start.t, end.t, device.String
+		r.Start, r.End, r.Device = start.T, end.T, device.String
 		r.EventSeq, r.PageSeq = sequences(items)
 		out = append(out, r)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sightline-analytics/sightline/meta"
+	"github.com/sightline-analytics/sightline/query"
 )
 
 // What the API needs beyond the engine's own results: the state of each
@@ -232,14 +233,14 @@ func summarizeSessions(ctx context.Context, db Querier, projectID int64, from, t
 	defer rows.Close()
 	for rows.Next() {
 		var s SessionSummary
-		var start, end scanTime
+		var start, end query.TimeColumn
 		var device sql.NullString
 		var replay int
 		if err := rows.Scan(&s.SessionID, &s.DistinctID, &start, &end, &s.Events, &s.Pageviews, &s.RageClicks, &s.DeadClicks,
 			&s.ErrorClicks, &device, &replay); err != nil {
 			return nil, fmt.Errorf("insight: summarize sessions: %w", err)
 		}
-		s.Start, s.DurationSeconds, s.DeviceType, s.HasReplay = start.t, end.t.Sub(start.t).Seconds(), device.String, replay == 1
+		s.Start, s.DurationSeconds, s.DeviceType, s.HasReplay = start.T, end.T.Sub(start.T).Seconds(), device.String, replay == 1
 		out[s.SessionID] = s
 	}
 	return out, rows.Err()

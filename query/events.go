@@ -176,14 +176,14 @@ func (c *compiler) eventList(cm *Common, name string, conds []string, order stri
 	read := func(_ int, rows *sql.Rows) error {
 		for rows.Next() {
 			var e EventRow
-			var at, recv scanTime
+			var at, recv TimeColumn
 			var props sql.NullString
 			if err := rows.Scan(&e.UUID, &e.Event, &e.DistinctID, &e.PersonID, &e.SessionID, &at, &recv,
 				&e.URL, &e.Path, &e.Title, &e.Selector, &e.X, &e.Y, &e.Browser, &e.OS, &e.DeviceType,
 				&e.Rage, &e.Dead, &e.ErrorClick, &props); err != nil {
 				return fmt.Errorf("events: read row: %w", err)
 			}
-			e.Timestamp, e.ReceivedAt = at.t.UTC(), recv.t.UTC()
+			e.Timestamp, e.ReceivedAt = at.T, recv.T
 			if p := props.String; props.Valid && p != "" && p != "{}" && json.Valid([]byte(p)) {
 				e.Properties = json.RawMessage(p)
 			}

@@ -172,7 +172,7 @@ func (c *compiler) funnelActors(q *FunnelActors) (*compiled, error) {
 		for rows.Next() {
 			var kind, entity, sid string
 			var n int64
-			var at scanTime
+			var at TimeColumn
 			var hasReplay bool
 			if err := rows.Scan(&kind, &entity, &sid, &n, &at, &hasReplay); err != nil {
 				return fmt.Errorf("funnel actors: read row: %w", err)
@@ -181,7 +181,7 @@ func (c *compiler) funnelActors(q *FunnelActors) (*compiled, error) {
 				res.Total = n
 				continue
 			}
-			a := FunnelActor{SessionID: sid, Timestamp: formatT(at.t.In(c.sp.Loc)), FurthestStep: int(n), HasReplay: hasReplay}
+			a := FunnelActor{SessionID: sid, Timestamp: formatT(at.T.In(c.sp.Loc)), FurthestStep: int(n), HasReplay: hasReplay}
 			if f.CountBy == "person" {
 				a.PersonID = entity
 			}

@@ -278,7 +278,7 @@ func (e *Engine) watermark(ctx context.Context, r Request) (string, error) {
 	}
 	defer rows.Close()
 	var n int64
-	var last scanTime
+	var last TimeColumn
 	if rows.Next() {
 		if err := rows.Scan(&n, &last); err != nil {
 			return "", fmt.Errorf("watermark: %w", err)
@@ -287,22 +287,23 @@ func (e *Engine) watermark(ctx context.Context, r Request) (string, error) {
 	if err := rows.Err(); err != nil {
 		return "", fmt.Errorf("watermark: %w", err)
 	}
-	return fmt.Sprintf("%d/%d", n, last.t.UnixNano()), nil
+	return fmt.Sprintf("%d/%d", n, last.T.UnixNano()), nil
 }
 
-// scanTime reads a timestamp column: a time.Time, or Unix microseconds
+// TimeColumn reads a timestamp column: a time.Time, or Unix microseconds
 // from stores that keep timestamps as integers (ClickHouse); NULL is the
-// zero time.
-type scanTime struct{ t time.Time }
+// zero time. T is in UTC.
+type TimeColumn struct{ T time.Time }
 
-func (s *scanTime) Scan(v any) error {
+// Scan implements sql.Scanner.
+func (s *TimeColumn) Scan(v any) error {
 	switch x := v.(type) {
 	case nil:
-		s.t = time.Time{}
+		s.T = time.Time{}
 	case time.Time:
-		s.t = x
+		s.T = x.UTC()
 	case int64:
-		s.t = time.UnixMicro(x).UTC()
+		s.T = time.UnixMicro(x).UTC()
 	default:
 		return fmt.Errorf("cannot read %T as a timestamp", v)
 	}

@@ -193,7 +193,7 @@ func (c *compiler) sessions(q *Sessions) (*compiled, error) {
 	read := func(_ int, rows *sql.Rows) error {
 		for rows.Next() {
 			var r SessionRow
-			var start, end scanTime
+			var start, end TimeColumn
 			var sortVal any
 			if err := rows.Scan(&r.SessionID, &r.PersonID, &r.DistinctID, &start, &end, &r.DurationSeconds, &r.ActiveSeconds,
 				&r.Pages, &r.Events, &r.EntryURL, &r.ExitURL, &r.Clicks, &r.RageClicks, &r.DeadClicks, &r.ErrorClicks,
@@ -213,9 +213,9 @@ func (c *compiler) sessions(q *Sessions) (*compiled, error) {
 				res.NextCursor = encodeCursor(cur)
 				continue
 			}
-			r.Start = formatT(start.t.In(sp.Loc))
-			r.End = formatT(end.t.In(sp.Loc))
-			lastSort, lastStart = sortVal, start.t
+			r.Start = formatT(start.T.In(sp.Loc))
+			r.End = formatT(end.T.In(sp.Loc))
+			lastSort, lastStart = sortVal, start.T
 			res.Sessions = append(res.Sessions, r)
 		}
 		return nil
