@@ -2,7 +2,6 @@ package insight
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net"
 	"strings"
@@ -10,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sightline-analytics/sightline/event"
-	"github.com/sightline-analytics/sightline/store"
 	"github.com/sightline-analytics/sightline/store/duckdb"
 	"github.com/sightline-analytics/sightline/synth"
 )
@@ -41,35 +38,7 @@ func loadSynthAt(t testing.TB, cfg synth.Config, pid int64, path string) (*duckd
 	t.Cleanup(func() { db.Close() })
 	groups := map[string]string{}
 	cfg.OnSession = func(id, g string) { groups[id] = g }
-	b := event.Batch{ProjectID: pid, ReceivedAt: synth.End(cfg).Add(time.Hour)}
-	buf := make([]event.Event, 0, 50_000)
-	ctx := context.Background()
-	flush := func() error {
-		if len(buf) == 0 {
-			return nil
-		}
-		err := db.Append(ctx, buf, store.Checkpoint{Spool: "test"})
-		buf = buf[:0]
-		return err
-	}
-	_, err = synth.Generate(cfg, func(batch []event.Raw) error {
-		for i := range batch {
-			buf = append(buf, event.Event{})
-			if err := event.Normalize(&batch[i], &b, &buf[len(buf)-1]); err != nil {
-				buf = buf[:len(buf)-1]
-			}
-		}
-		if len(buf) >= 40_000 {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
-	}
-	if err != nil {
-		t.Fatalf("load synth: %v", err)
-	}
+	loadInto(t, cfg, pid, db)
 	return db, groups
 }
 
