@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sightline-analytics/sightline/store"
 )
 
 // Query is a parsed analytics query: one of *Trends, *Funnel,
@@ -948,7 +950,7 @@ func (q *Heatmap) validate(v *validator) {
 	if q.Viewport == "" {
 		q.Viewport = "all"
 	}
-	if _, ok := viewportRanges[q.Viewport]; !ok {
+	if _, ok := store.ViewportBuckets[q.Viewport]; !ok && q.Viewport != "all" {
 		v.fail("viewport", `must be "mobile", "tablet", "desktop" or "all"`)
 	}
 	if q.Grid == 0 {

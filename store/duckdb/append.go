@@ -140,6 +140,8 @@ type writer struct {
 	ident  []store.IdentityFact
 	strs   []byte
 
+	heat *heatWriter
+
 	// beforeCommit, when set by a test, runs just before COMMIT; an error
 	// from it aborts the batch like any other failure would.
 	beforeCommit func() error
@@ -150,13 +152,24 @@ func newWriter(ctx context.Context, db *sql.DB, opts Options) (*writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: writer connection: %w", err)
 	}
-	return &writer{
+	heat, err := newHeatWriter()
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	w := &writer{
 		conn: conn,
 		opts: opts,
 		log:  opts.Logger,
 		seen: make(map[uuidKey]struct{}),
 		vals: make([]driver.Value, len(appenderColumns)),
-	}, nil
+		heat: heat,
+	}
+	if err := w.countHeat(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return w, nil
 }
 
 func (w *writer) close() error {
@@ -182,7 +195,8 @@ func (w *writer) close() error {
 //  3. The remaining events go through a second query appender into events.
 //     Its buffered rows are an in-memory staging relation that is never
 //     written to storage, and its INSERT needs no join.
-//  4. Identity mappings and person properties are updated from the newly
+//  4. The heat rollup of the newly stored events is appended (see heat.go).
+//  5. Identity mappings and person properties are updated from the newly
 //     stored events only, and the checkpoint is upserted.
 //
 // A batch that fails leaves nothing behind, and a batch appended again adds
@@ -241,6 +255,13 @@ func (w *writer) append(ctx context.Context, events []event.Event, cp store.Chec
 	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("duckdb: append: commit: %w", err)
 	}
+	if w.heat.due() {
+		// The batch is stored; a compaction that fails only leaves the
+		// rollup larger than it needs to be.
+		if err := w.compactHeat(ctx); err != nil {
+			w.log.Warn("duckdb: heat rollup compaction failed", "err", err)
+		}
+	}
 	return nil
 }
 
@@ -284,6 +305,7 @@ func (w *writer) prepare(events []event.Event) {
 
 // insert stores the kept events that are not dups.
 func (w *writer) insert(ctx context.Context, events []event.Event, dups map[uuidKey]bool) error {
+	w.heat.rollup.Reset()
 	err := w.conn.Raw(func(dc any) error {
 		app, err := duckdb.NewQueryAppender(dc.(driver.Conn), insertSQL, "", appenderTypes, appenderNames)
 		if err != nil {
@@ -300,11 +322,12 @@ func (w *writer) insert(ctx context.Context, events []event.Event, dups map[uuid
 				app.Close()
 				return fmt.Errorf("duckdb: append: event %q: %w", e.UUID, err)
 			}
+			w.heat.rollup.Add(e, ts)
 		}
 		if err := app.CloseWithCancel(ctx); err != nil {
 			return fmt.Errorf("duckdb: append: insert %d events: %w", len(w.keep)-len(dups), err)
 		}
-		return nil
+		return w.heat.flush(ctx, dc.(driver.Conn))
 	})
 	return err
 }

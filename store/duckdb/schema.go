@@ -110,6 +110,9 @@ ALTER TABLE events ADD COLUMN scroll_depth DOUBLE;
 UPDATE events SET scroll_depth = TRY_CAST(json_extract_string(properties, '$."$max_scroll_pct"') AS DOUBLE)
 WHERE event = '$pageleave' AND isfinite(TRY_CAST(json_extract_string(properties, '$."$max_scroll_pct"') AS DOUBLE));
 `,
+	// The heat rollup (heat.go): heatmaps read clicks per page and day
+	// instead of every event.
+	3: heatSchema,
 }
 
 // schemaVersion is the schema version this package writes.

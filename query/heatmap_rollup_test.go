@@ -1,0 +1,134 @@
+package query_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sightline-analytics/sightline/event"
+	"github.com/sightline-analytics/sightline/query"
+	"github.com/sightline-analytics/sightline/store"
+	"github.com/sightline-analytics/sightline/store/duckdb"
+	"github.com/sightline-analytics/sightline/synth"
+)
+
+// TestHeatmapRollup checks that heatmaps read from DuckDB's heat rollup (the
+// whole UTC days of a range) plus the events of the partial days answer
+// exactly what a heatmap over the events alone answers. The events-only
+// answer is forced with a filter that every page-view of the URL passes,
+// which makes the compiler read the events.
+func TestHeatmapRollup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("synthetic dataset")
+	}
+	duck, err := duckdb.Open("", duckdb.Options{Threads: 2, MemoryLimit: "1GB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer duck.Close()
+	ctx := context.Background()
+	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	b := event.Batch{ProjectID: 1, ReceivedAt: start.Add(15 * 24 * time.Hour)}
+	var buf, last []event.Event
+	_, err = synth.Generate(synth.Config{Seed: 11, Start: start, Days: 14, Events: 40_000, BatchSize: 4000}, func(raw []event.Raw) error {
+		buf = buf[:0]
+		for i := range raw {
+			buf = append(buf, event.Event{})
+			if err := event.Normalize(&raw[i], &b, &buf[len(buf)-1]); err != nil {
+				buf = buf[:len(buf)-1]
+			}
+		}
+		last = append(last[:0], buf...)
+		return duck.Append(ctx, buf, store.Checkpoint{Spool: "synth"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A replayed batch adds nothing to the events, nor to the rollup.
+	if err := duck.Append(ctx, last, store.Checkpoint{Spool: "synth"}); err != nil {
+		t.Fatal(err)
+	}
+	// Events without a viewport fall back to their device type, and
+	// hostile coordinates have no cell.
+	odd := []event.Event{
+		{UUID: "odd-1", Event: "$pageleave", DistinctID: "o", Timestamp: start.Add(3*24*time.Hour + time.Hour), Path: "/product/tent", DeviceType: "desktop", Properties: []byte(`{"$max_scroll_pct":62.5}`)},
+		{UUID: "odd-2", Event: "$click", DistinctID: "o", Timestamp: start.Add(3*24*time.Hour + 2*time.Hour), Path: "/product/tent", DeviceType: "mobile", X: 33, Y: 7, Selector: "button.odd"},
+		{UUID: "odd-3", Event: "$click", DistinctID: "o", Timestamp: start.Add(4 * 24 * time.Hour), Path: "/product/tent", ViewportWidth: 1300, X: -25, Y: 1e300, Selector: "button.odd", Rage: true},
+	}
+	for i := range odd {
+		odd[i].ProjectID = 1
+		odd[i].ReceivedAt = odd[i].Timestamp
+	}
+	if err := duck.Append(ctx, odd, store.Checkpoint{Spool: "synth"}); err != nil {
+		t.Fatal(err)
+	}
+
+	eng := query.New(query.Options{Now: func() time.Time { return start.Add(20 * 24 * time.Hour) }, CacheEntries: -1})
+	run := func(t *testing.T, text string) query.Result {
+		t.Helper()
+		q, err := query.Parse([]byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := eng.Run(ctx, query.Request{ProjectID: 1, DB: duck, Query: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	sql := func(t *testing.T, text string) string {
+		q, err := query.Parse([]byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := eng.Compile(ctx, query.Request{ProjectID: 1, DB: duck, Query: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st[0].SQL
+	}
+	var points, elements, steps int
+	for _, zone := range []string{"UTC", "Europe/Paris", "Asia/Kolkata", "America/New_York"} {
+		for _, url := range []string{"/product/*", "/", "/*", "/cart"} {
+			for _, vp := range []string{"all", "mobile", "tablet", "desktop"} {
+				for _, layer := range []string{"clicks", "rage", "dead", "error"} {
+					for _, grid := range []int{10, 20, 30} {
+						q := fmt.Sprintf(`{"kind": "heatmap", "date_from": "2026-03-03", "date_to": "2026-03-12", "timezone": %q, "url": %q, "viewport": %q, "layer": %q, "grid": %d, "limit": 500`, zone, url, vp, layer, grid)
+						rolled, raw := q+"}", q+`, "filters": [{"prop": "path", "op": "is_set"}]}`
+						name := strings.Join([]string{zone, url, vp, layer, fmt.Sprint(grid)}, " ")
+						// Only the combinations that differ are run in full.
+						if layer != "clicks" && (vp != "all" || grid != 20) || grid != 20 && (url != "/product/*" || vp != "desktop") {
+							continue
+						}
+						t.Run(name, func(t *testing.T) {
+							if s := sql(t, rolled); !strings.Contains(s, "heat_cells") {
+								t.Fatalf("the heatmap does not read the rollup:\n%s", s)
+							}
+							if s := sql(t, raw); strings.Contains(s, "heat_cells") {
+								t.Fatalf("the filtered heatmap reads the rollup:\n%s", s)
+							}
+							want, got := run(t, raw).(*query.HeatmapResult), run(t, rolled).(*query.HeatmapResult)
+							wj, _ := json.Marshal(want)
+							gj, _ := json.Marshal(got)
+							if string(wj) != string(gj) {
+								t.Errorf("rollup and events differ\nevents: %.1500s\nrollup: %.1500s", wj, gj)
+							}
+							points += len(got.Points)
+							elements += len(got.Elements)
+							if got.ScrollSeen > 0 {
+								steps++
+							}
+						})
+					}
+				}
+			}
+		}
+	}
+	// The comparisons must have had something to compare.
+	if points < 1000 || elements < 100 || steps < 10 {
+		t.Errorf("too little data compared: %d points, %d elements, %d heatmaps with scroll depth", points, elements, steps)
+	}
+}

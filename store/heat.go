@@ -1,0 +1,194 @@
+package store
+
+import (
+	"math"
+	"time"
+
+	"github.com/sightline-analytics/sightline/event"
+)
+
+// Heatmaps read a page's clicks, page views and page leaves. A store may keep
+// them summed per page and UTC day (a heat rollup) so that a heatmap over a
+// month reads a few thousand rows per page instead of every event; the query
+// compiler then reads the rollup for the whole UTC days of a range and the
+// events themselves only for the partial days at its ends. This file is the
+// contract between the two: which events count, in which viewport bucket,
+// in which cell.
+
+// HeatCell is the rollup's cell size in page pixels. A heatmap whose grid is
+// a multiple of it can be read from the rollup.
+const HeatCell = 10
+
+// maxHeatCoord bounds the coordinates and depths a rollup keeps: beyond it a
+// cell or step number no longer fits an integer exactly. No page is that
+// large; only a hostile client sends such numbers.
+const maxHeatCoord = 1e15
+
+// HeatEvents are the events a heatmap reads: clicks, page views, page
+// leaves (scroll depth) and the frustration events, which carry the rage,
+// dead and error flags with the position of the click they classify.
+var HeatEvents = []string{"$click", "$pageview", "$pageleave", "$rageclick", "$deadclick", "$errorclick"}
+
+// Viewport buckets of a rollup row. An event without a viewport width falls
+// back to its device type.
+const (
+	ViewportUnknown = 0
+	ViewportMobile  = 1 // 1–767 px wide
+	ViewportTablet  = 2 // 768–1023
+	ViewportDesktop = 3 // 1024 and wider
+)
+
+// ViewportBuckets names the buckets, with their width ranges (0: unbounded).
+var ViewportBuckets = map[string]struct{ Code, Min, Max int }{
+	"mobile":  {ViewportMobile, 1, 767},
+	"tablet":  {ViewportTablet, 768, 1023},
+	"desktop": {ViewportDesktop, 1024, 0},
+}
+
+// ViewportBucket is the bucket of an event with this viewport width and
+// device type (both as stored).
+func ViewportBucket(width int, device string) int {
+	switch {
+	case width <= 0:
+		if b, ok := ViewportBuckets[device]; ok {
+			return b.Code
+		}
+		return ViewportUnknown
+	case width <= 767:
+		return ViewportMobile
+	case width <= 1023:
+		return ViewportTablet
+	}
+	return ViewportDesktop
+}
+
+// HeatPage identifies the rollup rows of one page, day and viewport bucket.
+type HeatPage struct {
+	Project  int64
+	Day      time.Time // UTC midnight
+	Path     string
+	Viewport int
+}
+
+// HeatCellKey is a cell of HeatCell × HeatCell page pixels on one page.
+type HeatCellKey struct {
+	HeatPage
+	X, Y int64 // floor(x / HeatCell), floor(y / HeatCell)
+}
+
+// HeatElementKey is a clicked element on one page.
+type HeatElementKey struct {
+	HeatPage
+	Selector string
+}
+
+// HeatStepKey is a scroll depth step, floor(depth / 5), on one page.
+type HeatStepKey struct {
+	HeatPage
+	Step int64
+}
+
+// HeatCounts are the clicks, rage, dead and error clicks of a cell or an
+// element.
+type HeatCounts [4]int64
+
+// HeatRollup sums the heatmap facts of a set of events. Add each stored
+// event once: a store adds only the events it newly stores, so that replays
+// and retries do not count twice.
+type HeatRollup struct {
+	Cells    map[HeatCellKey]HeatCounts
+	Elements map[HeatElementKey]HeatCounts
+	Steps    map[HeatStepKey]int64
+	// Pages holds the $click and $pageview counts of each page.
+	Pages map[HeatPage][2]int64
+}
+
+// NewHeatRollup returns an empty rollup.
+func NewHeatRollup() *HeatRollup {
+	return &HeatRollup{
+		Cells:    map[HeatCellKey]HeatCounts{},
+		Elements: map[HeatElementKey]HeatCounts{},
+		Steps:    map[HeatStepKey]int64{},
+		Pages:    map[HeatPage][2]int64{},
+	}
+}
+
+// Len is the number of rows the rollup holds.
+func (r *HeatRollup) Len() int {
+	return len(r.Cells) + len(r.Elements) + len(r.Steps) + len(r.Pages)
+}
+
+// Reset empties the rollup, keeping its maps' memory.
+func (r *HeatRollup) Reset() {
+	clear(r.Cells)
+	clear(r.Elements)
+	clear(r.Steps)
+	clear(r.Pages)
+}
+
+// Add counts e, stored with timestamp ts (UTC). Its text fields are taken as
+// stored (see Clean).
+func (r *HeatRollup) Add(e *event.Event, ts time.Time) {
+	click, view, leave := e.Event == "$click", e.Event == "$pageview", e.Event == "$pageleave"
+	if !click && !view && !leave && e.Event != "$rageclick" && e.Event != "$deadclick" && e.Event != "$errorclick" {
+		return
+	}
+	page := HeatPage{
+		Project:  e.ProjectID,
+		Day:      ts.UTC().Truncate(24 * time.Hour),
+		Path:     Clean(e.Path),
+		Viewport: ViewportBucket(e.ViewportWidth, Clean(e.DeviceType)),
+	}
+	n := HeatCounts{b2i(click), b2i(e.Rage), b2i(e.Dead), b2i(e.Error)}
+	if n != (HeatCounts{}) {
+		// A click without a position (keyboard-activated: x and y are 0)
+		// has no place on the page.
+		if e.X != 0 || e.Y != 0 {
+			if x, ok := heatStep(e.X, HeatCell); ok {
+				if y, ok := heatStep(e.Y, HeatCell); ok {
+					k := HeatCellKey{page, x, y}
+					r.Cells[k] = r.Cells[k].plus(n)
+				}
+			}
+		}
+		if sel := Clean(e.Selector); sel != "" {
+			k := HeatElementKey{page, sel}
+			r.Elements[k] = r.Elements[k].plus(n)
+		}
+	}
+	if leave {
+		if d, ok := event.ScrollDepth(e); ok {
+			if s, ok := heatStep(d, 5); ok {
+				r.Steps[HeatStepKey{page, s}]++
+			}
+		}
+	}
+	if click || view {
+		p := r.Pages[page]
+		p[0] += b2i(click)
+		p[1] += b2i(view)
+		r.Pages[page] = p
+	}
+}
+
+func (c HeatCounts) plus(o HeatCounts) HeatCounts {
+	for i := range c {
+		c[i] += o[i]
+	}
+	return c
+}
+
+// heatStep is floor(v / size), when v is within maxHeatCoord.
+func heatStep(v, size float64) (int64, bool) {
+	if !(math.Abs(v) < maxHeatCoord) {
+		return 0, false
+	}
+	return int64(math.Floor(v / size)), true
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
