@@ -70,21 +70,22 @@ type HeatPage struct {
 	Viewport int
 }
 
-// HeatCellKey is a cell of HeatCell × HeatCell page pixels on one page.
+// HeatCellKey is a cell of HeatCell × HeatCell page pixels on a page (an
+// index in HeatRollup.Pages).
 type HeatCellKey struct {
-	HeatPage
+	Page int32
 	X, Y int64 // floor(x / HeatCell), floor(y / HeatCell)
 }
 
-// HeatElementKey is a clicked element on one page.
+// HeatElementKey is a clicked element on a page.
 type HeatElementKey struct {
-	HeatPage
+	Page     int32
 	Selector string
 }
 
-// HeatStepKey is a scroll depth step, floor(depth / 5), on one page.
+// HeatStepKey is a scroll depth step, floor(depth / 5), on a page.
 type HeatStepKey struct {
-	HeatPage
+	Page int32
 	Step int64
 }
 
@@ -96,11 +97,22 @@ type HeatCounts [4]int64
 // event once: a store adds only the events it newly stores, so that replays
 // and retries do not count twice.
 type HeatRollup struct {
-	Cells    map[HeatCellKey]HeatCounts
-	Elements map[HeatElementKey]HeatCounts
-	Steps    map[HeatStepKey]int64
-	// Pages holds the $click and $pageview counts of each page.
-	Pages map[HeatPage][2]int64
+	// Pages are the pages the other fields index, and PageCounts their
+	// $click and $pageview counts.
+	Pages      []HeatPage
+	PageCounts [][2]int64
+	Cells      map[HeatCellKey]HeatCounts
+	Elements   map[HeatElementKey]HeatCounts
+	Steps      map[HeatStepKey]int64
+
+	index map[heatPageKey]int32
+}
+
+type heatPageKey struct {
+	project  int64
+	day      int64
+	viewport int
+	path     string
 }
 
 // NewHeatRollup returns an empty rollup.
@@ -109,36 +121,40 @@ func NewHeatRollup() *HeatRollup {
 		Cells:    map[HeatCellKey]HeatCounts{},
 		Elements: map[HeatElementKey]HeatCounts{},
 		Steps:    map[HeatStepKey]int64{},
-		Pages:    map[HeatPage][2]int64{},
+		index:    map[heatPageKey]int32{},
 	}
 }
 
-// Len is the number of rows the rollup holds.
+// Len is the number of rows the rollup holds (a page without clicks or
+// page views has no row of its own).
 func (r *HeatRollup) Len() int {
-	return len(r.Cells) + len(r.Elements) + len(r.Steps) + len(r.Pages)
+	n := len(r.Cells) + len(r.Elements) + len(r.Steps)
+	for _, c := range r.PageCounts {
+		if c != ([2]int64{}) {
+			n++
+		}
+	}
+	return n
 }
 
-// Reset empties the rollup, keeping its maps' memory.
+// Reset empties the rollup, keeping its memory.
 func (r *HeatRollup) Reset() {
 	clear(r.Cells)
 	clear(r.Elements)
 	clear(r.Steps)
+	clear(r.index)
 	clear(r.Pages)
+	r.Pages, r.PageCounts = r.Pages[:0], r.PageCounts[:0]
 }
 
-// Add counts e, stored with timestamp ts (UTC). Its text fields are taken as
+// Add counts e, stored with timestamp ts. Its text fields are taken as
 // stored (see Clean).
 func (r *HeatRollup) Add(e *event.Event, ts time.Time) {
 	click, view, leave := e.Event == "$click", e.Event == "$pageview", e.Event == "$pageleave"
 	if !click && !view && !leave && e.Event != "$rageclick" && e.Event != "$deadclick" && e.Event != "$errorclick" {
 		return
 	}
-	page := HeatPage{
-		Project:  e.ProjectID,
-		Day:      ts.UTC().Truncate(24 * time.Hour),
-		Path:     Clean(e.Path),
-		Viewport: ViewportBucket(e.ViewportWidth, Clean(e.DeviceType)),
-	}
+	page := r.page(e, ts)
 	n := HeatCounts{b2i(click), b2i(e.Rage), b2i(e.Dead), b2i(e.Error)}
 	if n != (HeatCounts{}) {
 		// A click without a position (keyboard-activated: x and y are 0)
@@ -151,8 +167,8 @@ func (r *HeatRollup) Add(e *event.Event, ts time.Time) {
 				}
 			}
 		}
-		if sel := Clean(e.Selector); sel != "" {
-			k := HeatElementKey{page, sel}
+		if e.Selector != "" {
+			k := HeatElementKey{page, Clean(e.Selector)}
 			r.Elements[k] = r.Elements[k].plus(n)
 		}
 	}
@@ -164,11 +180,33 @@ func (r *HeatRollup) Add(e *event.Event, ts time.Time) {
 		}
 	}
 	if click || view {
-		p := r.Pages[page]
-		p[0] += b2i(click)
-		p[1] += b2i(view)
-		r.Pages[page] = p
+		c := &r.PageCounts[page]
+		c[0] += b2i(click)
+		c[1] += b2i(view)
 	}
+}
+
+// page is the index of e's page, day and viewport bucket.
+func (r *HeatRollup) page(e *event.Event, ts time.Time) int32 {
+	sec := ts.Unix()
+	day := sec / 86400
+	if sec < 0 && sec%86400 != 0 {
+		day--
+	}
+	k := heatPageKey{e.ProjectID, day, ViewportBucket(e.ViewportWidth, e.DeviceType), e.Path}
+	if i, ok := r.index[k]; ok {
+		return i
+	}
+	i := int32(len(r.Pages))
+	r.Pages = append(r.Pages, HeatPage{
+		Project:  e.ProjectID,
+		Day:      time.Unix(day*86400, 0).UTC(),
+		Path:     Clean(e.Path),
+		Viewport: ViewportBucket(e.ViewportWidth, Clean(e.DeviceType)),
+	})
+	r.PageCounts = append(r.PageCounts, [2]int64{})
+	r.index[k] = i
+	return i
 }
 
 func (c HeatCounts) plus(o HeatCounts) HeatCounts {

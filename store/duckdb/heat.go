@@ -139,37 +139,43 @@ func newHeatWriter() (*heatWriter, error) {
 // flush appends the rollup of the events inserted in this transaction.
 func (h *heatWriter) flush(ctx context.Context, dc driver.Conn) error {
 	r := h.rollup
-	if r.Len() == 0 {
+	rows := r.Len()
+	if rows == 0 {
 		return nil
 	}
 	defer r.Reset()
+	vals := make([]driver.Value, 0, 10)
 	for i, t := range heatTables {
 		app, err := duckdb.NewQueryAppender(dc, h.insert[i], "", h.types[i], t.columns())
 		if err != nil {
 			return fmt.Errorf("duckdb: append %s: %w", t.name, err)
 		}
 		var rowErr error
-		row := func(p store.HeatPage, rest ...driver.Value) {
+		row := func(page int32, rest ...driver.Value) {
 			if rowErr == nil {
-				rowErr = app.AppendRow(append([]driver.Value{p.Project, p.Day, p.Path, int8(p.Viewport)}, rest...)...)
+				p := &r.Pages[page]
+				vals = append(append(vals[:0], p.Project, p.Day, p.Path, int8(p.Viewport)), rest...)
+				rowErr = app.AppendRow(vals...)
 			}
 		}
 		switch t.name {
 		case "heat_cells":
 			for k, n := range r.Cells {
-				row(k.HeatPage, k.X, k.Y, n[0], n[1], n[2], n[3])
+				row(k.Page, k.X, k.Y, n[0], n[1], n[2], n[3])
 			}
 		case "heat_elements":
 			for k, n := range r.Elements {
-				row(k.HeatPage, k.Selector, n[0], n[1], n[2], n[3])
+				row(k.Page, k.Selector, n[0], n[1], n[2], n[3])
 			}
 		case "heat_steps":
 			for k, n := range r.Steps {
-				row(k.HeatPage, k.Step, n)
+				row(k.Page, k.Step, n)
 			}
 		case "heat_pages":
-			for k, n := range r.Pages {
-				row(k, n[0], n[1])
+			for p, n := range r.PageCounts {
+				if n != ([2]int64{}) {
+					row(int32(p), n[0], n[1])
+				}
 			}
 		}
 		if rowErr != nil {
@@ -180,7 +186,7 @@ func (h *heatWriter) flush(ctx context.Context, dc driver.Conn) error {
 			return fmt.Errorf("duckdb: append %s: %w", t.name, err)
 		}
 	}
-	h.appended += int64(r.Len())
+	h.appended += int64(rows)
 	return nil
 }
 
