@@ -259,6 +259,8 @@ func (w *writer) append(ctx context.Context, events []event.Event, cp store.Chec
 		// The batch is stored; a compaction that fails only leaves the
 		// rollup larger than it needs to be.
 		if err := w.compactHeat(ctx); err != nil {
+			// Try again once as many rows again have been appended.
+			w.heat.appended = 0
 			w.log.Warn("duckdb: heat rollup compaction failed", "err", err)
 		}
 	}
