@@ -7,9 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sightline-analytics/sightline/event"
 	"github.com/sightline-analytics/sightline/query"
-	"github.com/sightline-analytics/sightline/store"
 	"github.com/sightline-analytics/sightline/store/duckdb"
 	"github.com/sightline-analytics/sightline/synth"
 )
@@ -30,29 +28,7 @@ func TestClickHouseSynth(t *testing.T) {
 	defer duck.Close()
 	ctx := context.Background()
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-	b := event.Batch{ProjectID: 1, ReceivedAt: start.Add(15 * 24 * time.Hour)}
-	var buf []event.Event
-	flush := func() error {
-		for _, st := range []store.Store{duck, ch} {
-			if err := st.Append(ctx, buf, store.Checkpoint{Spool: "synth"}); err != nil {
-				return err
-			}
-		}
-		buf = buf[:0]
-		return nil
-	}
-	_, err = synth.Generate(synth.Config{Seed: 7, Start: start, Days: 14, Events: 30_000, BatchSize: 5000}, func(raw []event.Raw) error {
-		for i := range raw {
-			buf = append(buf, event.Event{})
-			if err := event.Normalize(&raw[i], &b, &buf[len(buf)-1]); err != nil {
-				buf = buf[:len(buf)-1]
-			}
-		}
-		return flush()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	appendSynth(t, synth.Config{Seed: 7, Start: start, Days: 14, Events: 30_000, BatchSize: 5000}, duck, ch)
 	n, _ := duck.Count(ctx, 1)
 	if m, _ := ch.Count(ctx, 1); m != n || n < 25_000 {
 		t.Fatalf("DuckDB holds %d events, ClickHouse %d", n, m)

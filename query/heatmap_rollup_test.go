@@ -31,22 +31,7 @@ func TestHeatmapRollup(t *testing.T) {
 	defer duck.Close()
 	ctx := context.Background()
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-	b := event.Batch{ProjectID: 1, ReceivedAt: start.Add(15 * 24 * time.Hour)}
-	var buf, last []event.Event
-	_, err = synth.Generate(synth.Config{Seed: 11, Start: start, Days: 14, Events: 40_000, BatchSize: 4000}, func(raw []event.Raw) error {
-		buf = buf[:0]
-		for i := range raw {
-			buf = append(buf, event.Event{})
-			if err := event.Normalize(&raw[i], &b, &buf[len(buf)-1]); err != nil {
-				buf = buf[:len(buf)-1]
-			}
-		}
-		last = append(last[:0], buf...)
-		return duck.Append(ctx, buf, store.Checkpoint{Spool: "synth"})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	last := appendSynth(t, synth.Config{Seed: 11, Start: start, Days: 14, Events: 40_000, BatchSize: 4000}, duck)
 	// A replayed batch adds nothing to the events, nor to the rollup.
 	if err := duck.Append(ctx, last, store.Checkpoint{Spool: "synth"}); err != nil {
 		t.Fatal(err)
