@@ -200,9 +200,9 @@ func (d chDialect) scrollDepth() string {
 	return d.toNumber(d.jsonString("e.properties", "$max_scroll_pct"))
 }
 
-// heatRollup: heatmaps on ClickHouse read the events; the cluster has the
+// rollups: queries on ClickHouse read the events; the cluster has the
 // cores for it.
-func (chDialect) heatRollup() bool { return false }
+func (chDialect) rollups() bool { return false }
 
 // jsonString reads a top-level property from the parsed columns: doc is
 // "e.properties" or "pp.properties" (see eventsFrom).

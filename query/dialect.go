@@ -41,10 +41,10 @@ type Dialect interface {
 	jsonString(doc, key string) string
 	// scrollDepth is a $pageleave's $max_scroll_pct as a number (events as e).
 	scrollDepth() string
-	// heatRollup reports whether the store keeps the heat rollup tables
-	// (heat_cells, heat_elements, heat_steps, heat_pages; see
-	// store.HeatRollup).
-	heatRollup() bool
+	// rollups reports whether the store keeps the rollup tables: the heat
+	// rollup (heat_cells, heat_elements, heat_steps, heat_pages; see
+	// store.HeatRollup) and event_days (store.EventDays).
+	rollups() bool
 	toNumber(text string) string
 	toText(num string) string
 	containsCI(text, pat string) string
@@ -248,8 +248,8 @@ func (duckDialect) personHashes(c *compiler, src string) string {
 // scrollDepth reads the typed column the DuckDB store fills on ingest.
 func (duckDialect) scrollDepth() string { return "e.scroll_depth" }
 
-// heatRollup: the DuckDB store maintains the rollup as it appends.
-func (duckDialect) heatRollup() bool { return true }
+// rollups: the DuckDB store maintains them as it appends.
+func (duckDialect) rollups() bool { return true }
 
 func (duckDialect) toText(num string) string { return "CAST(" + num + " AS VARCHAR)" }
 func (duckDialect) containsCI(text, pat string) string {

@@ -90,7 +90,7 @@ func (c *compiler) viewportPred(vp string) string {
 // heatmap reads the page's events once: the cells, the elements, the
 // scroll depths and the totals are four small aggregations over them. When
 // the store keeps the heat rollup, the whole UTC days of the range come from
-// it and only the partial days at the ends from the events (see heatRollup).
+// it and only the partial days at the ends from the events (see heatRollupParts).
 func (c *compiler) heatmap(q *Heatmap) (*compiled, error) {
 	d := c.d
 	global, err := c.globalPreds(&q.Common)
@@ -103,7 +103,7 @@ func (c *compiler) heatmap(q *Heatmap) (*compiled, error) {
 	if d0.Before(from) {
 		d0 = d0.Add(24 * time.Hour)
 	}
-	rollup := d.heatRollup() && global == "TRUE" && q.Grid%store.HeatCell == 0 && strings.HasPrefix(q.URL, "/") && d0.Before(d1)
+	rollup := d.rollups() && global == "TRUE" && q.Grid%store.HeatCell == 0 && strings.HasPrefix(q.URL, "/") && d0.Before(d1)
 	var st stmt
 	// hv holds the events the rollup does not cover: all of them, or those
 	// of the partial days.

@@ -110,9 +110,14 @@ func (c *compiler) trends(q *Trends) (*compiled, error) {
 		cols = append(cols, d.personID()+" AS person_id")
 	}
 	cols = append(cols, "e.session_id AS session_id")
-	where := and(c.rangePred(lo, sp.To), global, or(matches...))
 	var st stmt
-	base := st.with("base", "SELECT "+strings.Join(cols, ", ")+"\nFROM "+c.from()+"\nWHERE "+where)
+	var base string
+	if d0, d1, ok := c.trendsDays(q, twoPhase, global, lo); ok {
+		base = st.with("base", c.trendsFromDays(q, twoPhase, cols, matches, lo, d0, d1))
+	} else {
+		where := and(c.rangePred(lo, sp.To), global, or(matches...))
+		base = st.with("base", "SELECT "+strings.Join(cols, ", ")+"\nFROM "+c.from()+"\nWHERE "+where)
+	}
 
 	var aggs []string
 	for i, s := range q.Series {
@@ -357,6 +362,8 @@ type personsPlan struct {
 	series      []Series
 	hasher      personHasher
 	distinctKey string // the base column: the hashed distinct id as dh
+	// weighted: each base row stands for n events (see trendsFromDays).
+	weighted bool
 }
 
 // personsByDistinctID returns the plan for series that are all persons or
@@ -391,6 +398,10 @@ func (p *personsPlan) plan(c *compiler, st *stmt, bv, src string, compare bool) 
 			first = append(first, fmt.Sprintf("bool_or(m%d) AS x%d", i, i))
 			more = append(more, fmt.Sprintf("bool_or(x%d) AS x%d", i, i))
 			count = append(count, fmt.Sprintf("count(*) FILTER (WHERE x%d)", i))
+		} else if p.weighted {
+			first = append(first, fmt.Sprintf("CAST(coalesce(sum(n) FILTER (WHERE m%d), 0) AS BIGINT) AS x%d", i, i))
+			more = append(more, fmt.Sprintf("CAST(sum(x%d) AS BIGINT) AS x%d", i, i))
+			count = append(count, fmt.Sprintf("CAST(sum(x%d) AS BIGINT)", i))
 		} else {
 			first = append(first, fmt.Sprintf("count(*) FILTER (WHERE m%d) AS x%d", i, i))
 			more = append(more, fmt.Sprintf("CAST(sum(x%d) AS BIGINT) AS x%d", i, i))
@@ -422,4 +433,61 @@ func (p *personsPlan) plan(c *compiler, st *stmt, bv, src string, compare bool) 
 		" FROM "+daily+" AS dd GROUP BY "+keys("dh"))
 	per := st.with("pp", "SELECT "+period+", t, "+bvCol+", ph, "+strings.Join(more, ", ")+" FROM "+p.hasher.personHashes(c, all)+" GROUP BY "+keys("t", "ph"))
 	return "SELECT " + period + ", t, " + bvCol + ", " + strings.Join(count, ", ") + " FROM " + per + " AS pp GROUP BY " + keys("t")
+}
+
+// trendsDays returns the whole UTC days [d0, d1) of a trends query that
+// event_days can answer, when it can: a store with rollups, series of
+// plain events counted as events or unique persons (personsPlan), no
+// breakdown and no filters, intervals of days or longer in a zone that is
+// UTC throughout, and a comparison period, if any, that starts at a UTC
+// midnight.
+func (c *compiler) trendsDays(q *Trends, twoPhase *personsPlan, global string, lo time.Time) (d0, d1 time.Time, ok bool) {
+	if !c.d.rollups() || twoPhase == nil || q.Breakdown != nil || global != "TRUE" || q.Interval == "hour" || !c.zone().utc() {
+		return d0, d1, false
+	}
+	for _, s := range q.Series {
+		if s.Event == "" || s.Action != 0 || s.ActionDef != nil || len(s.Where) > 0 {
+			return d0, d1, false
+		}
+	}
+	const day = 24 * time.Hour
+	from := c.sp.From.UTC()
+	if q.Compare && !from.Equal(from.Truncate(day)) {
+		return d0, d1, false
+	}
+	lo = lo.UTC()
+	d0, d1 = lo.Truncate(day), c.sp.To.UTC().Truncate(day)
+	if d0.Before(lo) {
+		d0 = d0.Add(day)
+	}
+	return d0, d1, d0.Before(d1)
+}
+
+// trendsFromDays is the base of a trends query (columns cols, series
+// matches) read from event_days for the days [d0, d1) and from the events
+// for the rest of [lo, to): each row stands for n events of one distinct
+// id, which the persons plan sums.
+func (c *compiler) trendsFromDays(q *Trends, twoPhase *personsPlan, cols, matches []string, lo, d0, d1 time.Time) string {
+	twoPhase.weighted = true
+	to := c.sp.To
+	var parts []string
+	for _, r := range [][2]time.Time{{lo, d0}, {d1, to}} {
+		if r[0].Before(r[1]) {
+			parts = append(parts, "SELECT "+strings.Join(cols, ", ")+", 1 AS n\nFROM "+c.from()+"\nWHERE "+and(c.rangePred(r[0], r[1]), or(matches...)))
+		}
+	}
+	day := func(t time.Time) string { return "CAST(" + c.p(t.Format(time.DateOnly)) + " AS DATE)" }
+	period := "0 AS period"
+	if q.Compare {
+		// The same parameter as the events' period: a day is a UTC midnight.
+		period = "CASE WHEN CAST(e.day AS TIMESTAMPTZ) >= " + c.p(c.sp.From) + " THEN 0 ELSE 1 END AS period"
+	}
+	rcols := []string{period, "date_trunc('" + q.Interval + "', CAST(e.day AS TIMESTAMP)) AS t", "'' AS b"}
+	for i, m := range matches {
+		rcols = append(rcols, m+fmt.Sprintf(" AS m%d", i))
+	}
+	rcols = append(rcols, twoPhase.distinctKey, "'' AS session_id", "e.n AS n")
+	parts = append(parts, "SELECT "+strings.Join(rcols, ", ")+"\nFROM event_days e\nWHERE "+
+		and("e.project_id = "+c.p(c.proj), "e.day >= "+day(d0), "e.day < "+day(d1), or(matches...)))
+	return strings.Join(parts, "\nUNION ALL\n")
 }

@@ -37,6 +37,9 @@ func zoneFor(loc *time.Location, from, to time.Time) *zone {
 	return z
 }
 
+// utc reports whether the zone's wall clock is UTC's throughout.
+func (z *zone) utc() bool { return len(z.at) == 0 && z.off[0] == 0 }
+
 // localMicros is SQL for the local wall clock of micros (an expression in
 // Unix microseconds), as microseconds.
 func (z *zone) localMicros(micros string) string {

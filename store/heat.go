@@ -188,11 +188,7 @@ func (r *HeatRollup) Add(e *event.Event, ts time.Time) {
 
 // page is the index of e's page, day and viewport bucket.
 func (r *HeatRollup) page(e *event.Event, ts time.Time) int32 {
-	sec := ts.Unix()
-	day := sec / 86400
-	if sec < 0 && sec%86400 != 0 {
-		day--
-	}
+	day := UTCDay(ts)
 	k := heatPageKey{e.ProjectID, day, ViewportBucket(e.ViewportWidth, e.DeviceType), e.Path}
 	if i, ok := r.index[k]; ok {
 		return i
@@ -229,4 +225,33 @@ func b2i(b bool) int64 {
 		return 1
 	}
 	return 0
+}
+
+// UTCDay is the number of the UTC day of t, counted from 1970-01-01.
+func UTCDay(t time.Time) int64 {
+	sec := t.Unix()
+	day := sec / 86400
+	if sec < 0 && sec%86400 != 0 {
+		day--
+	}
+	return day
+}
+
+// EventDayKey is one distinct id's events of one name on one UTC day.
+type EventDayKey struct {
+	Project    int64
+	Day        int64 // UTCDay
+	Event      string
+	DistinctID string
+}
+
+// EventDays counts events by EventDayKey: the rollup from which a store
+// can answer trends of unique persons and event counts without reading
+// every event (see HeatRollup for how a store keeps a rollup).
+type EventDays map[EventDayKey]int64
+
+// Add counts e, stored with timestamp ts. Its text fields are taken as
+// stored (see Clean).
+func (r EventDays) Add(e *event.Event, ts time.Time) {
+	r[EventDayKey{e.ProjectID, UTCDay(ts), Clean(e.Event), Clean(e.DistinctID)}]++
 }

@@ -140,7 +140,7 @@ type writer struct {
 	ident  []store.IdentityFact
 	strs   []byte
 
-	heat *heatWriter
+	rollups *rollupWriter
 
 	// beforeCommit, when set by a test, runs just before COMMIT; an error
 	// from it aborts the batch like any other failure would.
@@ -152,20 +152,20 @@ func newWriter(ctx context.Context, db *sql.DB, opts Options) (*writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: writer connection: %w", err)
 	}
-	heat, err := newHeatWriter()
+	rollups, err := newRollupWriter()
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
 	w := &writer{
-		conn: conn,
-		opts: opts,
-		log:  opts.Logger,
-		seen: make(map[uuidKey]struct{}),
-		vals: make([]driver.Value, len(appenderColumns)),
-		heat: heat,
+		conn:    conn,
+		opts:    opts,
+		log:     opts.Logger,
+		seen:    make(map[uuidKey]struct{}),
+		vals:    make([]driver.Value, len(appenderColumns)),
+		rollups: rollups,
 	}
-	if err := w.countHeat(ctx); err != nil {
+	if err := w.countRollups(ctx); err != nil {
 		conn.Close()
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func (w *writer) close() error {
 //  3. The remaining events go through a second query appender into events.
 //     Its buffered rows are an in-memory staging relation that is never
 //     written to storage, and its INSERT needs no join.
-//  4. The heat rollup of the newly stored events is appended (see heat.go).
+//  4. The rollups of the newly stored events are appended (see rollup.go).
 //  5. Identity mappings and person properties are updated from the newly
 //     stored events only, and the checkpoint is upserted.
 //
@@ -255,13 +255,13 @@ func (w *writer) append(ctx context.Context, events []event.Event, cp store.Chec
 	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("duckdb: append: commit: %w", err)
 	}
-	if w.heat.due() {
+	if w.rollups.due() {
 		// The batch is stored; a compaction that fails only leaves the
-		// rollup larger than it needs to be.
-		if err := w.compactHeat(ctx); err != nil {
+		// rollups larger than they need to be.
+		if err := w.compactRollups(ctx); err != nil {
 			// Try again once as many rows again have been appended.
-			w.heat.appended = 0
-			w.log.Warn("duckdb: heat rollup compaction failed", "err", err)
+			w.rollups.appended = 0
+			w.log.Warn("duckdb: rollup compaction failed", "err", err)
 		}
 	}
 	return nil
@@ -307,7 +307,7 @@ func (w *writer) prepare(events []event.Event) {
 
 // insert stores the kept events that are not dups.
 func (w *writer) insert(ctx context.Context, events []event.Event, dups map[uuidKey]bool) error {
-	w.heat.rollup.Reset()
+	w.rollups.reset()
 	err := w.conn.Raw(func(dc any) error {
 		app, err := duckdb.NewQueryAppender(dc.(driver.Conn), insertSQL, "", appenderTypes, appenderNames)
 		if err != nil {
@@ -324,12 +324,12 @@ func (w *writer) insert(ctx context.Context, events []event.Event, dups map[uuid
 				app.Close()
 				return fmt.Errorf("duckdb: append: event %q: %w", e.UUID, err)
 			}
-			w.heat.rollup.Add(e, ts)
+			w.rollups.add(e, ts)
 		}
 		if err := app.CloseWithCancel(ctx); err != nil {
 			return fmt.Errorf("duckdb: append: insert %d events: %w", len(w.keep)-len(dups), err)
 		}
-		return w.heat.flush(ctx, dc.(driver.Conn))
+		return w.rollups.flush(ctx, dc.(driver.Conn))
 	})
 	return err
 }

@@ -113,6 +113,9 @@ WHERE event = '$pageleave' AND isfinite(TRY_CAST(json_extract_string(properties,
 	// The heat rollup (heat.go): heatmaps read clicks per page and day
 	// instead of every event.
 	3: heatSchema,
+	// Events per name, distinct id and UTC day (rollup.go): trends of
+	// unique persons and event counts read it instead of every event.
+	4: eventDaysSchema,
 }
 
 // schemaVersion is the schema version this package writes.

@@ -4,37 +4,49 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/sightline-analytics/sightline/event"
 	"github.com/sightline-analytics/sightline/store"
 )
 
-// The heat rollup (see store.HeatRollup) lives in four tables: heat_cells,
-// heat_elements, heat_steps and heat_pages. The writer appends the rollup of
-// every batch it stores, in the batch's transaction, so the rollup always
-// sums exactly the stored events. Each batch adds its own rows, so a cell
-// clicked in many batches has many rows until the writer compacts the
-// tables (see compactHeat); readers sum either way.
+// The store keeps two rollups of the events, which queries read instead of
+// the events where they can:
+//
+//   - the heat rollup (store.HeatRollup) in four tables, heat_cells,
+//     heat_elements, heat_steps and heat_pages, for heatmaps;
+//   - event_days (store.EventDays), events per name, distinct id and UTC
+//     day, for trends of unique persons and event counts.
+//
+// The writer appends the rollups of every batch it stores, in the batch's
+// transaction, so they always sum exactly the stored events. Each batch adds
+// its own rows, so a key counted in many batches has many rows until the
+// writer compacts the tables (see compactRollups); readers sum either way.
 
-// heatTable describes one rollup table: its key and count columns.
-type heatTable struct {
+// rollupTable describes one rollup table: its key and count columns.
+type rollupTable struct {
 	name   string
-	keys   []string // after project_id, day, path, vb
+	keys   []string
 	counts []string
 }
 
-var heatTables = []heatTable{
-	{"heat_cells", []string{"cx", "cy"}, []string{"clicks", "rage", "dead", "errors"}},
-	{"heat_elements", []string{"selector"}, []string{"clicks", "rage", "dead", "errors"}},
-	{"heat_steps", []string{"step"}, []string{"n"}},
-	{"heat_pages", nil, []string{"clicks", "pageviews"}},
-}
+var (
+	heatKeys     = []string{"project_id", "day", "path", "vb"}
+	rollupTables = []rollupTable{
+		{"heat_cells", append(slices.Clip(heatKeys), "cx", "cy"), []string{"clicks", "rage", "dead", "errors"}},
+		{"heat_elements", append(slices.Clip(heatKeys), "selector"), []string{"clicks", "rage", "dead", "errors"}},
+		{"heat_steps", append(slices.Clip(heatKeys), "step"), []string{"n"}},
+		{"heat_pages", heatKeys, []string{"clicks", "pageviews"}},
+		{"event_days", []string{"project_id", "day", "event", "distinct_id"}, []string{"n"}},
+	}
+)
 
-func (t heatTable) columns() []string {
-	c := append([]string{"project_id", "day", "path", "vb"}, t.keys...)
-	return append(c, t.counts...)
+func (t rollupTable) columns() []string {
+	return append(slices.Clip(t.keys), t.counts...)
 }
 
 // heatSchema creates the rollup tables and fills them from the stored
@@ -97,9 +109,23 @@ GROUP BY ALL;
 DROP TABLE heat_src;
 `
 
-// heatWriter appends a batch's rollup and decides when to compact.
-type heatWriter struct {
-	rollup *store.HeatRollup
+// eventDaysSchema creates event_days and fills it from the stored events,
+// with the rules of store.EventDays.Add written in SQL.
+const eventDaysSchema = `
+CREATE TABLE event_days (
+	project_id BIGINT NOT NULL, day DATE NOT NULL, event VARCHAR NOT NULL, distinct_id VARCHAR NOT NULL,
+	n BIGINT NOT NULL
+);
+INSERT INTO event_days
+SELECT project_id, CAST(timezone('UTC', "timestamp") AS DATE), event, distinct_id, count(*)
+FROM events
+GROUP BY ALL;
+`
+
+// rollupWriter appends a batch's rollups and decides when to compact.
+type rollupWriter struct {
+	heat   *store.HeatRollup
+	days   store.EventDays
 	types  [][]duckdb.TypeInfo
 	insert []string
 	// compacted is the number of rollup rows after the last compaction (or
@@ -110,16 +136,16 @@ type heatWriter struct {
 // minCompact is the fewest appended rows that trigger a compaction.
 const minCompact = 200_000
 
-func newHeatWriter() (*heatWriter, error) {
-	h := &heatWriter{rollup: store.NewHeatRollup()}
-	for _, t := range heatTables {
+func newRollupWriter() (*rollupWriter, error) {
+	h := &rollupWriter{heat: store.NewHeatRollup(), days: store.EventDays{}}
+	for _, t := range rollupTables {
 		var types []duckdb.TypeInfo
 		for _, c := range t.columns() {
 			typ := duckdb.TYPE_BIGINT
 			switch c {
 			case "day":
 				typ = duckdb.TYPE_DATE
-			case "path", "selector":
+			case "path", "selector", "event", "distinct_id":
 				typ = duckdb.TYPE_VARCHAR
 			case "vb":
 				typ = duckdb.TYPE_TINYINT
@@ -136,16 +162,28 @@ func newHeatWriter() (*heatWriter, error) {
 	return h, nil
 }
 
-// flush appends the rollup of the events inserted in this transaction.
-func (h *heatWriter) flush(ctx context.Context, dc driver.Conn) error {
-	r := h.rollup
-	rows := r.Len()
+// add counts an event the transaction stores.
+func (h *rollupWriter) add(e *event.Event, ts time.Time) {
+	h.heat.Add(e, ts)
+	h.days.Add(e, ts)
+}
+
+// reset forgets what add counted.
+func (h *rollupWriter) reset() {
+	h.heat.Reset()
+	clear(h.days)
+}
+
+// flush appends the rollups of the events inserted in this transaction.
+func (h *rollupWriter) flush(ctx context.Context, dc driver.Conn) error {
+	r := h.heat
+	rows := r.Len() + len(h.days)
 	if rows == 0 {
 		return nil
 	}
-	defer r.Reset()
+	defer h.reset()
 	vals := make([]driver.Value, 0, 10)
-	for i, t := range heatTables {
+	for i, t := range rollupTables {
 		app, err := duckdb.NewQueryAppender(dc, h.insert[i], "", h.types[i], t.columns())
 		if err != nil {
 			return fmt.Errorf("duckdb: append %s: %w", t.name, err)
@@ -177,6 +215,12 @@ func (h *heatWriter) flush(ctx context.Context, dc driver.Conn) error {
 					row(int32(p), n[0], n[1])
 				}
 			}
+		case "event_days":
+			for k, n := range h.days {
+				if rowErr == nil {
+					rowErr = app.AppendRow(k.Project, time.Unix(k.Day*86400, 0).UTC(), k.Event, k.DistinctID, n)
+				}
+			}
 		}
 		if rowErr != nil {
 			app.Close()
@@ -190,19 +234,19 @@ func (h *heatWriter) flush(ctx context.Context, dc driver.Conn) error {
 	return nil
 }
 
-// due reports whether the rollup has grown enough since the last compaction
-// to be compacted: when the appended rows outnumber the compacted ones, so
-// that compaction costs a constant amount per appended row.
-func (h *heatWriter) due() bool {
+// due reports whether the rollups have grown enough since the last
+// compaction to be compacted: when the appended rows outnumber the compacted
+// ones, so that compaction costs a constant amount per appended row.
+func (h *rollupWriter) due() bool {
 	return h.appended >= max(h.compacted, minCompact)
 }
 
-// compactHeat sums the rows of each rollup table that share a key, in one
-// transaction of its own: a failure leaves the rollup as it was, which is
-// just as correct, only larger.
-func (w *writer) compactHeat(ctx context.Context) (err error) {
+// compactRollups sums the rows of each rollup table that share a key, in
+// one transaction of its own: a failure leaves the rollups as they were,
+// which is just as correct, only larger.
+func (w *writer) compactRollups(ctx context.Context) (err error) {
 	if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return fmt.Errorf("duckdb: compact heat rollup: begin: %w", err)
+		return fmt.Errorf("duckdb: compact rollups: begin: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -212,18 +256,18 @@ func (w *writer) compactHeat(ctx context.Context) (err error) {
 		}
 	}()
 	var total int64
-	for _, t := range heatTables {
-		keys := append([]string{"project_id", "day", "path", "vb"}, t.keys...)
+	for _, t := range rollupTables {
 		sums := make([]string, len(t.counts))
 		for i, c := range t.counts {
 			sums[i] = "CAST(sum(" + c + ") AS BIGINT)"
 		}
+		keys := strings.Join(t.keys, ", ")
 		stmts := []string{
-			"CREATE TEMP TABLE heat_compact AS SELECT " + strings.Join(keys, ", ") + ", " + strings.Join(sums, ", ") +
-				" FROM " + t.name + " GROUP BY " + strings.Join(keys, ", "),
+			"CREATE TEMP TABLE rollup_compact AS SELECT " + keys + ", " + strings.Join(sums, ", ") +
+				" FROM " + t.name + " GROUP BY " + keys,
 			"DELETE FROM " + t.name,
-			"INSERT INTO " + t.name + " SELECT * FROM heat_compact",
-			"DROP TABLE heat_compact",
+			"INSERT INTO " + t.name + " SELECT * FROM rollup_compact",
+			"DROP TABLE rollup_compact",
 		}
 		for _, s := range stmts {
 			if _, err := w.conn.ExecContext(ctx, s); err != nil {
@@ -237,20 +281,20 @@ func (w *writer) compactHeat(ctx context.Context) (err error) {
 		total += n
 	}
 	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return fmt.Errorf("duckdb: compact heat rollup: commit: %w", err)
+		return fmt.Errorf("duckdb: compact rollups: commit: %w", err)
 	}
-	w.heat.compacted, w.heat.appended = total, 0
+	w.rollups.compacted, w.rollups.appended = total, 0
 	return nil
 }
 
-// countHeat sets the compacted size from the tables, at open.
-func (w *writer) countHeat(ctx context.Context) error {
-	parts := make([]string, len(heatTables))
-	for i, t := range heatTables {
+// countRollups sets the compacted size from the tables, at open.
+func (w *writer) countRollups(ctx context.Context) error {
+	parts := make([]string, len(rollupTables))
+	for i, t := range rollupTables {
 		parts[i] = "(SELECT count(*) FROM " + t.name + ")"
 	}
-	if err := w.conn.QueryRowContext(ctx, "SELECT "+strings.Join(parts, " + ")).Scan(&w.heat.compacted); err != nil {
-		return fmt.Errorf("duckdb: count heat rollup: %w", err)
+	if err := w.conn.QueryRowContext(ctx, "SELECT "+strings.Join(parts, " + ")).Scan(&w.rollups.compacted); err != nil {
+		return fmt.Errorf("duckdb: count rollups: %w", err)
 	}
 	return nil
 }

@@ -16,8 +16,9 @@ import (
 func heatSnapshot(t *testing.T, s *Store) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	for _, tb := range heatTables {
-		keys := append([]string{"project_id", "CAST(day AS VARCHAR)", "path", "vb"}, tb.keys...)
+	for _, tb := range rollupTables {
+		keys := slices.Clone(tb.keys)
+		keys[slices.Index(keys, "day")] = "CAST(day AS VARCHAR)"
 		sums := make([]string, len(tb.counts))
 		for i, c := range tb.counts {
 			sums[i] = "sum(" + c + ")"
@@ -32,7 +33,7 @@ func heatSnapshot(t *testing.T, s *Store) map[string][]string {
 func heatRows(t *testing.T, s *Store) int64 {
 	t.Helper()
 	var n int64
-	for _, tb := range heatTables {
+	for _, tb := range rollupTables {
 		var c int64
 		if err := s.db.QueryRow("SELECT count(*) FROM " + tb.name).Scan(&c); err != nil {
 			t.Fatal(err)
@@ -42,7 +43,7 @@ func heatRows(t *testing.T, s *Store) int64 {
 	return n
 }
 
-// heatEvents are events that exercise every rule of the rollup: heat and
+// heatEvents are events that exercise every rule of the rollups: heat and
 // other events, viewport widths at the bucket edges and missing, device
 // fallbacks, positions at 0, negative, fractional and absurd, selectors,
 // flags, scroll depths as numbers and strings, and UTC midnights.
@@ -55,7 +56,7 @@ func heatEvents(n int, seed uint64) []event.Event {
 	for i := range n {
 		e := ev(int64(1+r.IntN(2)), fmt.Sprintf("h-%d-%d", seed, i),
 			pick("$click", "$click", "$pageview", "$pageleave", "$rageclick", "$deadclick", "$errorclick", "signup", "$autocapture"),
-			pick("a", "b", "c"), t0.Add(time.Duration(r.IntN(4*24*60))*time.Minute), "")
+			pick("a", "b", "c\xff"), t0.Add(time.Duration(r.IntN(4*24*60))*time.Minute), "")
 		e.Path = pick("/", "/cart", "/product/1", "/product/2", "/p\xffx")
 		e.ViewportWidth = widths[r.IntN(len(widths))]
 		e.DeviceType = pick("", "mobile", "tablet", "desktop", "bot")
@@ -73,10 +74,10 @@ func heatEvents(n int, seed uint64) []event.Event {
 	return out
 }
 
-// TestHeatRollup checks the rollup the writer appends batch by batch
-// against the one the migration computes from the stored events, before and
+// TestRollups checks the rollups the writer appends batch by batch
+// against those the migrations compute from the stored events, before and
 // after a compaction, and that replayed events are not counted twice.
-func TestHeatRollup(t *testing.T) {
+func TestRollups(t *testing.T) {
 	s := openMemory(t)
 	ctx := context.Background()
 	evs := heatEvents(3000, 1)
@@ -85,20 +86,20 @@ func TestHeatRollup(t *testing.T) {
 	}
 	mustAppend(t, s, evs[1000:1700]) // a replay across two batches
 	got := heatSnapshot(t, s)
-	if len(got["heat_cells"]) < 50 || len(got["heat_elements"]) < 20 || len(got["heat_steps"]) < 20 || len(got["heat_pages"]) < 20 {
-		t.Fatalf("the events left too small a rollup to compare: %d cells, %d elements, %d steps, %d pages",
-			len(got["heat_cells"]), len(got["heat_elements"]), len(got["heat_steps"]), len(got["heat_pages"]))
+	if len(got["heat_cells"]) < 50 || len(got["heat_elements"]) < 20 || len(got["heat_steps"]) < 20 || len(got["heat_pages"]) < 20 || len(got["event_days"]) < 50 {
+		t.Fatalf("the events left too small a rollup to compare: %d cells, %d elements, %d steps, %d pages, %d event days",
+			len(got["heat_cells"]), len(got["heat_elements"]), len(got["heat_steps"]), len(got["heat_pages"]), len(got["event_days"]))
 	}
 
 	before := heatRows(t, s)
 	s.writer.mu.Lock()
-	err := s.writer.compactHeat(ctx)
+	err := s.writer.compactRollups(ctx)
 	s.writer.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after := heatRows(t, s); after >= before || after != s.writer.heat.compacted {
-		t.Errorf("compaction left %d rows of %d (writer counts %d)", after, before, s.writer.heat.compacted)
+	if after := heatRows(t, s); after >= before || after != s.writer.rollups.compacted {
+		t.Errorf("compaction left %d rows of %d (writer counts %d)", after, before, s.writer.rollups.compacted)
 	}
 	if compacted := heatSnapshot(t, s); !equalSnapshots(t, "compacted", got, compacted) {
 		return
@@ -109,13 +110,15 @@ func TestHeatRollup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tb := range heatTables {
+	for _, tb := range rollupTables {
 		if _, err := tx.Exec("DROP TABLE " + tb.name); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := tx.Exec(heatSchema); err != nil {
-		t.Fatal(err)
+	for _, schema := range []string{heatSchema, eventDaysSchema} {
+		if _, err := tx.Exec(schema); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
@@ -126,7 +129,7 @@ func TestHeatRollup(t *testing.T) {
 func equalSnapshots(t *testing.T, what string, want, got map[string][]string) bool {
 	t.Helper()
 	ok := true
-	for _, tb := range heatTables {
+	for _, tb := range rollupTables {
 		w, g := want[tb.name], got[tb.name]
 		if !slices.Equal(w, g) {
 			ok = false
@@ -148,21 +151,21 @@ func equalSnapshots(t *testing.T, what string, want, got map[string][]string) bo
 	return ok
 }
 
-// TestHeatRollupCompactsAsItGrows checks that the writer compacts the rollup
+// TestRollupsCompactAsTheyGrow checks that the writer compacts the rollup
 // once the rows appended since the last compaction outnumber the compacted
 // ones.
-func TestHeatRollupCompactsAsItGrows(t *testing.T) {
+func TestRollupsCompactAsTheyGrow(t *testing.T) {
 	s := openMemory(t)
-	s.writer.heat.compacted = 0
+	s.writer.rollups.compacted = 0
 	evs := heatEvents(2000, 2)
 	mustAppend(t, s, evs[:1000])
-	if s.writer.heat.appended == 0 {
+	if s.writer.rollups.appended == 0 {
 		t.Fatal("the writer counted no rollup rows")
 	}
 	// Below the threshold nothing happens; at it, the next batch compacts.
-	s.writer.heat.appended = minCompact
+	s.writer.rollups.appended = minCompact
 	mustAppend(t, s, evs[1000:])
-	if s.writer.heat.appended != 0 || s.writer.heat.compacted != heatRows(t, s) {
-		t.Errorf("after compaction: %d appended, %d compacted, %d rows", s.writer.heat.appended, s.writer.heat.compacted, heatRows(t, s))
+	if s.writer.rollups.appended != 0 || s.writer.rollups.compacted != heatRows(t, s) {
+		t.Errorf("after compaction: %d appended, %d compacted, %d rows", s.writer.rollups.appended, s.writer.rollups.compacted, heatRows(t, s))
 	}
 }
