@@ -247,11 +247,12 @@ type EventDayKey struct {
 
 // EventDays counts events by EventDayKey: the rollup from which a store
 // can answer trends of unique persons and event counts without reading
-// every event (see HeatRollup for how a store keeps a rollup).
+// every event (see HeatRollup for how a store keeps a rollup). Its keys
+// hold the events' text as given: a store cleans them (Clean) as it writes
+// them, and sums the keys that then coincide.
 type EventDays map[EventDayKey]int64
 
-// Add counts e, stored with timestamp ts. Its text fields are taken as
-// stored (see Clean).
+// Add counts e, stored with timestamp ts.
 func (r EventDays) Add(e *event.Event, ts time.Time) {
-	r[EventDayKey{e.ProjectID, UTCDay(ts), Clean(e.Event), Clean(e.DistinctID)}]++
+	r[EventDayKey{e.ProjectID, UTCDay(ts), e.Event, e.DistinctID}]++
 }

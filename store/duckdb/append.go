@@ -272,6 +272,8 @@ func (w *writer) forget() {
 	clear(w.ident)
 	w.ident = w.ident[:0]
 	clear(w.vals)
+	// The rollups' keys hold the events' strings.
+	w.rollups.reset()
 }
 
 // prepare selects the events to store (w.keep), dropping in-batch duplicates

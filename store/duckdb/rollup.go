@@ -218,7 +218,7 @@ func (h *rollupWriter) flush(ctx context.Context, dc driver.Conn) error {
 		case "event_days":
 			for k, n := range h.days {
 				if rowErr == nil {
-					rowErr = app.AppendRow(k.Project, time.Unix(k.Day*86400, 0).UTC(), k.Event, k.DistinctID, n)
+					rowErr = app.AppendRow(k.Project, time.Unix(k.Day*86400, 0).UTC(), clean(k.Event), clean(k.DistinctID), n)
 				}
 			}
 		}
