@@ -49,8 +49,8 @@ func (t rollupTable) columns() []string {
 	return append(slices.Clip(t.keys), t.counts...)
 }
 
-// heatSchema creates the rollup tables and fills them from the stored
-// events, with the rules of store.HeatRollup.Add written in SQL.
+// heatSchema creates the heat rollup's tables and fills them from the
+// stored events, with the rules of store.HeatRollup.Add written in SQL.
 const heatSchema = `
 CREATE TABLE heat_cells (
 	project_id BIGINT NOT NULL, day DATE NOT NULL, path VARCHAR NOT NULL, vb TINYINT NOT NULL,

@@ -7,13 +7,17 @@ import (
 	"github.com/sightline-analytics/sightline/event"
 )
 
-// Heatmaps read a page's clicks, page views and page leaves. A store may keep
-// them summed per page and UTC day (a heat rollup) so that a heatmap over a
-// month reads a few thousand rows per page instead of every event; the query
-// compiler then reads the rollup for the whole UTC days of a range and the
-// events themselves only for the partial days at its ends. This file is the
-// contract between the two: which events count, in which viewport bucket,
-// in which cell.
+// A store may keep rollups of its events: sums per UTC day that the query
+// compiler reads for the whole UTC days of a range, reading the events
+// themselves only for the partial days at its ends. This file is the
+// contract between the two:
+//
+//   - HeatRollup: heatmaps read a page's clicks, page views and page
+//     leaves; summed per page and day, a heatmap over a month reads a few
+//     thousand rows per page instead of every event. Which events count,
+//     in which viewport bucket, in which cell, is decided here.
+//   - EventDays: events per name, distinct id and day, from which trends
+//     count events and unique persons.
 
 // HeatCell is the rollup's cell size in page pixels. A heatmap whose grid is
 // a multiple of it can be read from the rollup.
