@@ -90,33 +90,23 @@ func (c *compiler) viewportPred(vp string) string {
 // heatmap reads the page's events once: the cells, the elements, the
 // scroll depths and the totals are four small aggregations over them. When
 // the store keeps the heat rollup, the whole UTC days of the range come from
-// it and only the partial days at the ends from the events (see heatRollupParts).
+// it and only the partial days at the ends from the events.
 func (c *compiler) heatmap(q *Heatmap) (*compiled, error) {
 	d := c.d
 	global, err := c.globalPreds(&q.Common)
 	if err != nil {
 		return nil, err
 	}
-	// The rollup's days are UTC days: [d0, d1) are the range's whole ones.
-	from, to := c.sp.From.UTC(), c.sp.To.UTC()
-	d0, d1 := from.Truncate(24*time.Hour), to.Truncate(24*time.Hour)
-	if d0.Before(from) {
-		d0 = d0.Add(24 * time.Hour)
+	// ranges are the spans read from the events; days, when set, the UTC
+	// days read from the rollup.
+	ranges := [][2]time.Time{{c.sp.From, c.sp.To}}
+	var days *[2]time.Time
+	if d.rollups() && global == "TRUE" && q.Grid%store.HeatCell == 0 && strings.HasPrefix(q.URL, "/") {
+		if d0, d1, edges, ok := utcDays(c.sp.From, c.sp.To); ok {
+			days, ranges = &[2]time.Time{d0, d1}, edges
+		}
 	}
-	rollup := d.rollups() && global == "TRUE" && q.Grid%store.HeatCell == 0 && strings.HasPrefix(q.URL, "/") && d0.Before(d1)
 	var st stmt
-	// hv holds the events the rollup does not cover: all of them, or those
-	// of the partial days.
-	ranges := [][2]time.Time{{from, to}}
-	if rollup {
-		ranges = ranges[:0]
-		if from.Before(d0) {
-			ranges = append(ranges, [2]time.Time{from, d0})
-		}
-		if d1.Before(to) {
-			ranges = append(ranges, [2]time.Time{d1, to})
-		}
-	}
 	var hv string
 	if len(ranges) > 0 {
 		var scans []string
@@ -130,33 +120,7 @@ func (c *compiler) heatmap(q *Heatmap) (*compiled, error) {
 		}
 		hv = st.withMaterialized("hv", strings.Join(scans, "\nUNION ALL\n"))
 	}
-	count := func(cond string) string {
-		if cond == "" {
-			return "CAST(count(*) AS BIGINT)"
-		}
-		return "CAST(" + d.countIf(cond) + " AS BIGINT)"
-	}
-	// Every branch has the columns kind, a, b, s, n1…n4 (counts as BIGINT:
-	// ClickHouse's are unsigned).
-	var parts []string
-	if !rollup {
-		g := c.p(int64(q.Grid))
-		parts = []string{
-			fmt.Sprintf("SELECT * FROM (SELECT 'c' AS kind, CAST(floor(x / %s) AS BIGINT) AS a, CAST(floor(y / %s) AS BIGINT) AS b, %s AS s, %s AS n1, %s AS n2, %s AS n3, %s AS n4 FROM %s AS h WHERE %s AND %s GROUP BY a, b ORDER BY n1 DESC, b, a LIMIT %d) AS cells",
-				g, g, d.nullOf("VARCHAR"), count(""), zero, zero, zero, hv, heatLayers[q.Layer], placed, maxHeatPoints),
-			// The aliases must not name columns (see sessionAgg).
-			fmt.Sprintf("SELECT * FROM (SELECT 'e' AS kind, %s AS a, %s AS b, selector AS s, %s AS n1, %s AS n2, %s AS n3, %s AS n4 FROM %s AS h WHERE (event = '$click' OR rage OR dead OR error_click) AND selector <> '' GROUP BY selector ORDER BY n1 DESC, n2 DESC, s LIMIT %d) AS elements",
-				d.nullOf("BIGINT"), d.nullOf("BIGINT"), count("event = '$click'"), count("rage"), count("dead"), count("error_click"), hv, q.Limit),
-			// Page leaves by depth, in steps of 5 % (see read).
-			fmt.Sprintf("SELECT 's' AS kind, CAST(floor(depth / 5) AS BIGINT) AS a, %s AS b, %s AS s, %s AS n1, %s AS n2, %s AS n3, %s AS n4 FROM %s AS h WHERE %s GROUP BY a",
-				d.nullOf("BIGINT"), d.nullOf("VARCHAR"), count(""), zero, zero, zero, hv, measured),
-			fmt.Sprintf("SELECT 't' AS kind, %s AS a, %s AS b, %s AS s, %s AS n1, %s AS n2, %s AS n3, %s AS n4 FROM %s AS h",
-				d.nullOf("BIGINT"), d.nullOf("BIGINT"), d.nullOf("VARCHAR"), count("event = '$click'"), count("event = '$pageview'"), zero, zero, hv),
-		}
-	} else {
-		parts = c.heatRollupParts(q, hv, d0, d1)
-	}
-	st.sel = strings.Join(parts, "\nUNION ALL\n")
+	st.sel = strings.Join(c.heatParts(q, hv, days), "\nUNION ALL\n")
 
 	res := &HeatmapResult{URL: q.URL, Viewport: q.Viewport, Grid: q.Grid, Layer: q.Layer, Points: []HeatPoint{}, Elements: []HeatElement{}, Scroll: []ScrollDepth{}}
 	depths := map[int64]int64{} // page leaves by floor(depth / 5)
@@ -232,22 +196,35 @@ const zero = "CAST(0 AS BIGINT)"
 // heatLayers).
 var heatRollupCounts = map[string]string{"clicks": "clicks", "rage": "rage", "dead": "dead", "error": "errors"}
 
-// heatRollupParts are the heatmap's four branches over the rollup's days
-// [d0, d1) and the events of hv (the partial days; "" when there are none).
-func (c *compiler) heatRollupParts(q *Heatmap, hv string, d0, d1 time.Time) []string {
-	pred := and("e.project_id = "+c.p(c.proj),
-		"e.day >= CAST("+c.p(d0.Format(time.DateOnly))+" AS DATE)",
-		"e.day < CAST("+c.p(d1.Format(time.DateOnly))+" AS DATE)",
-		c.urlPred(q.URL))
-	if q.Viewport != "all" {
-		pred = and(pred, "e.vb = "+c.p(int64(store.ViewportBuckets[q.Viewport].Code)))
-	}
-	// union is the rollup's rows, plus the events' rows when there are any.
-	union := func(rollup string, events func() string) string {
-		if hv == "" {
-			return rollup
+// heatParts are the heatmap's four branches: the cells, the elements, the
+// scroll steps and the totals. Each sums rows from the rollup's days (when
+// days is set) and from the events of hv (when hv is not ""), every branch
+// with the columns kind, a, b, s, n1…n4 (counts as BIGINT: ClickHouse's
+// are unsigned). The aliases of the sums must not name columns (see
+// sessionAgg).
+func (c *compiler) heatParts(q *Heatmap, hv string, days *[2]time.Time) []string {
+	d := c.d
+	var pred string
+	if days != nil {
+		pred = and("e.project_id = "+c.p(c.proj),
+			"e.day >= CAST("+c.p(days[0].Format(time.DateOnly))+" AS DATE)",
+			"e.day < CAST("+c.p(days[1].Format(time.DateOnly))+" AS DATE)",
+			c.urlPred(q.URL))
+		if q.Viewport != "all" {
+			pred = and(pred, "e.vb = "+c.p(int64(store.ViewportBuckets[q.Viewport].Code)))
 		}
-		return rollup + " UNION ALL " + events()
+	}
+	// from is the rows of a branch: the rollup's (rollup(pred)) and the
+	// events' (events(hv)), whichever there are.
+	from := func(rollup func(pred string) string, events func(hv string) string) string {
+		var srcs []string
+		if days != nil {
+			srcs = append(srcs, rollup(pred))
+		}
+		if hv != "" {
+			srcs = append(srcs, events(hv))
+		}
+		return "(" + strings.Join(srcs, " UNION ALL ") + ") AS h"
 	}
 	cell := func(col string) string { // a rollup cell's column in grid cells
 		if q.Grid == store.HeatCell {
@@ -258,32 +235,62 @@ func (c *compiler) heatRollupParts(q *Heatmap, hv string, d0, d1 time.Time) []st
 	n := heatRollupCounts[q.Layer]
 	one := "CAST(1 AS BIGINT)"
 	flag := func(cond string) string { return "CAST(" + cond + " AS BIGINT)" }
+	sum := func(col string) string { return "CAST(coalesce(sum(" + col + "), 0) AS BIGINT)" }
+	nullInt, nullText := d.nullOf("BIGINT"), d.nullOf("VARCHAR")
 	return []string{
-		fmt.Sprintf("SELECT * FROM (SELECT 'c' AS kind, ca AS a, cb AS b, CAST(NULL AS VARCHAR) AS s, CAST(sum(cn) AS BIGINT) AS n1, %s AS n2, %s AS n3, %s AS n4 FROM (%s) AS h GROUP BY ca, cb ORDER BY n1 DESC, b, a LIMIT %d) AS cells",
-			zero, zero, zero,
-			union("SELECT "+cell("e.cx")+" AS ca, "+cell("e.cy")+" AS cb, e."+n+" AS cn FROM heat_cells e WHERE "+pred+" AND e."+n+" > 0",
-				func() string {
-					g := c.p(int64(q.Grid))
-					return "SELECT CAST(floor(x / " + g + ") AS BIGINT), CAST(floor(y / " + g + ") AS BIGINT), " + one + " FROM " + hv + " AS h WHERE " + heatLayers[q.Layer] + " AND " + placed
-				}),
+		fmt.Sprintf("SELECT * FROM (SELECT 'c' AS kind, ca AS a, cb AS b, %s AS s, %s AS n1, %s AS n2, %s AS n3, %s AS n4 FROM %s GROUP BY ca, cb ORDER BY n1 DESC, b, a LIMIT %d) AS cells",
+			nullText, sum("cn"), zero, zero, zero,
+			from(func(pred string) string {
+				return "SELECT " + cell("e.cx") + " AS ca, " + cell("e.cy") + " AS cb, e." + n + " AS cn FROM heat_cells e WHERE " + pred + " AND e." + n + " > 0"
+			}, func(hv string) string {
+				g := c.p(int64(q.Grid))
+				return "SELECT CAST(floor(x / " + g + ") AS BIGINT) AS ca, CAST(floor(y / " + g + ") AS BIGINT) AS cb, " + one + " AS cn FROM " + hv + " AS h WHERE " + heatLayers[q.Layer] + " AND " + placed
+			}),
 			maxHeatPoints),
-		fmt.Sprintf("SELECT * FROM (SELECT 'e' AS kind, CAST(NULL AS BIGINT) AS a, CAST(NULL AS BIGINT) AS b, sel AS s, CAST(sum(c1) AS BIGINT) AS n1, CAST(sum(c2) AS BIGINT) AS n2, CAST(sum(c3) AS BIGINT) AS n3, CAST(sum(c4) AS BIGINT) AS n4 FROM (%s) AS h GROUP BY sel ORDER BY n1 DESC, n2 DESC, s LIMIT %d) AS elements",
-			union("SELECT e.selector AS sel, e.clicks AS c1, e.rage AS c2, e.dead AS c3, e.errors AS c4 FROM heat_elements e WHERE "+pred,
-				func() string {
-					return "SELECT selector, " + flag("event = '$click'") + ", " + flag("rage") + ", " + flag("dead") + ", " + flag("error_click") + " FROM " + hv + " AS h WHERE (event = '$click' OR rage OR dead OR error_click) AND selector <> ''"
-				}),
+		fmt.Sprintf("SELECT * FROM (SELECT 'e' AS kind, %s AS a, %s AS b, sel AS s, %s AS n1, %s AS n2, %s AS n3, %s AS n4 FROM %s GROUP BY sel ORDER BY n1 DESC, n2 DESC, s LIMIT %d) AS elements",
+			nullInt, nullInt, sum("c1"), sum("c2"), sum("c3"), sum("c4"),
+			from(func(pred string) string {
+				return "SELECT e.selector AS sel, e.clicks AS c1, e.rage AS c2, e.dead AS c3, e.errors AS c4 FROM heat_elements e WHERE " + pred
+			}, func(hv string) string {
+				return "SELECT selector AS sel, " + flag("event = '$click'") + " AS c1, " + flag("rage") + " AS c2, " + flag("dead") + " AS c3, " + flag("error_click") + " AS c4 FROM " + hv + " AS h WHERE (event = '$click' OR rage OR dead OR error_click) AND selector <> ''"
+			}),
 			q.Limit),
-		fmt.Sprintf("SELECT 's' AS kind, st AS a, CAST(NULL AS BIGINT) AS b, CAST(NULL AS VARCHAR) AS s, CAST(sum(sn) AS BIGINT) AS n1, %s AS n2, %s AS n3, %s AS n4 FROM (%s) AS h GROUP BY st",
-			zero, zero, zero,
-			union("SELECT e.step AS st, e.n AS sn FROM heat_steps e WHERE "+pred,
-				func() string {
-					return "SELECT CAST(floor(depth / 5) AS BIGINT), " + one + " FROM " + hv + " AS h WHERE " + measured
-				})),
-		fmt.Sprintf("SELECT 't' AS kind, CAST(NULL AS BIGINT) AS a, CAST(NULL AS BIGINT) AS b, CAST(NULL AS VARCHAR) AS s, CAST(coalesce(sum(pc), 0) AS BIGINT) AS n1, CAST(coalesce(sum(pv), 0) AS BIGINT) AS n2, %s AS n3, %s AS n4 FROM (%s) AS h",
-			zero, zero,
-			union("SELECT e.clicks AS pc, e.pageviews AS pv FROM heat_pages e WHERE "+pred,
-				func() string {
-					return "SELECT " + flag("event = '$click'") + ", " + flag("event = '$pageview'") + " FROM " + hv + " AS h"
-				})),
+		// Page leaves by depth, in steps of 5 % (see read).
+		fmt.Sprintf("SELECT 's' AS kind, st AS a, %s AS b, %s AS s, %s AS n1, %s AS n2, %s AS n3, %s AS n4 FROM %s GROUP BY st",
+			nullInt, nullText, sum("sn"), zero, zero, zero,
+			from(func(pred string) string {
+				return "SELECT e.step AS st, e.n AS sn FROM heat_steps e WHERE " + pred
+			}, func(hv string) string {
+				return "SELECT CAST(floor(depth / 5) AS BIGINT) AS st, " + one + " AS sn FROM " + hv + " AS h WHERE " + measured
+			})),
+		fmt.Sprintf("SELECT 't' AS kind, %s AS a, %s AS b, %s AS s, %s AS n1, %s AS n2, %s AS n3, %s AS n4 FROM %s",
+			nullInt, nullInt, nullText, sum("pc"), sum("pv"), zero, zero,
+			from(func(pred string) string {
+				return "SELECT e.clicks AS pc, e.pageviews AS pv FROM heat_pages e WHERE " + pred
+			}, func(hv string) string {
+				return "SELECT " + flag("event = '$click'") + " AS pc, " + flag("event = '$pageview'") + " AS pv FROM " + hv + " AS h"
+			})),
 	}
+}
+
+// utcDays splits [from, to) into its whole UTC days [d0, d1), which a
+// rollup can answer, and the partial days around them, edges, which only
+// the events can; ok is false when there is no whole day.
+func utcDays(from, to time.Time) (d0, d1 time.Time, edges [][2]time.Time, ok bool) {
+	const day = 24 * time.Hour
+	from, to = from.UTC(), to.UTC()
+	d0, d1 = from.Truncate(day), to.Truncate(day)
+	if d0.Before(from) {
+		d0 = d0.Add(day)
+	}
+	if !d0.Before(d1) {
+		return d0, d1, nil, false
+	}
+	if from.Before(d0) {
+		edges = append(edges, [2]time.Time{from, d0})
+	}
+	if d1.Before(to) {
+		edges = append(edges, [2]time.Time{d1, to})
+	}
+	return d0, d1, edges, true
 }

@@ -112,8 +112,8 @@ func (c *compiler) trends(q *Trends) (*compiled, error) {
 	cols = append(cols, "e.session_id AS session_id")
 	var st stmt
 	var base string
-	if d0, d1, ok := c.trendsDays(q, twoPhase, global, lo); ok {
-		base = st.with("base", c.trendsFromDays(q, twoPhase, cols, matches, lo, d0, d1))
+	if d0, d1, edges, ok := c.trendsDays(q, twoPhase, global, lo); ok {
+		base = st.with("base", c.trendsFromDays(q, twoPhase, cols, matches, d0, d1, edges))
 	} else {
 		where := and(c.rangePred(lo, sp.To), global, or(matches...))
 		base = st.with("base", "SELECT "+strings.Join(cols, ", ")+"\nFROM "+c.from()+"\nWHERE "+where)
@@ -436,45 +436,35 @@ func (p *personsPlan) plan(c *compiler, st *stmt, bv, src string, compare bool) 
 }
 
 // trendsDays returns the whole UTC days [d0, d1) of a trends query that
-// event_days can answer, when it can: a store with rollups, series of
+// event_days can answer, and the partial days around them, when it can: a store with rollups, series of
 // plain events counted as events or unique persons (personsPlan), no
 // breakdown and no filters, intervals of days or longer in a zone that is
 // UTC throughout, and a comparison period, if any, that starts at a UTC
 // midnight.
-func (c *compiler) trendsDays(q *Trends, twoPhase *personsPlan, global string, lo time.Time) (d0, d1 time.Time, ok bool) {
+func (c *compiler) trendsDays(q *Trends, twoPhase *personsPlan, global string, lo time.Time) (d0, d1 time.Time, edges [][2]time.Time, ok bool) {
 	if !c.d.rollups() || twoPhase == nil || q.Breakdown != nil || global != "TRUE" || q.Interval == "hour" || !c.zone().utc() {
-		return d0, d1, false
+		return d0, d1, nil, false
 	}
 	for _, s := range q.Series {
 		if s.Event == "" || s.Action != 0 || s.ActionDef != nil || len(s.Where) > 0 {
-			return d0, d1, false
+			return d0, d1, nil, false
 		}
 	}
-	const day = 24 * time.Hour
-	from := c.sp.From.UTC()
-	if q.Compare && !from.Equal(from.Truncate(day)) {
-		return d0, d1, false
+	if from := c.sp.From.UTC(); q.Compare && !from.Equal(from.Truncate(24*time.Hour)) {
+		return d0, d1, nil, false
 	}
-	lo = lo.UTC()
-	d0, d1 = lo.Truncate(day), c.sp.To.UTC().Truncate(day)
-	if d0.Before(lo) {
-		d0 = d0.Add(day)
-	}
-	return d0, d1, d0.Before(d1)
+	return utcDays(lo, c.sp.To)
 }
 
 // trendsFromDays is the base of a trends query (columns cols, series
 // matches) read from event_days for the days [d0, d1) and from the events
-// for the rest of [lo, to): each row stands for n events of one distinct
-// id, which the persons plan sums.
-func (c *compiler) trendsFromDays(q *Trends, twoPhase *personsPlan, cols, matches []string, lo, d0, d1 time.Time) string {
+// for the partial days (edges): each row stands for n events of one
+// distinct id, which the persons plan sums.
+func (c *compiler) trendsFromDays(q *Trends, twoPhase *personsPlan, cols, matches []string, d0, d1 time.Time, edges [][2]time.Time) string {
 	twoPhase.weighted = true
-	to := c.sp.To
 	var parts []string
-	for _, r := range [][2]time.Time{{lo, d0}, {d1, to}} {
-		if r[0].Before(r[1]) {
-			parts = append(parts, "SELECT "+strings.Join(cols, ", ")+", 1 AS n\nFROM "+c.from()+"\nWHERE "+and(c.rangePred(r[0], r[1]), or(matches...)))
-		}
+	for _, r := range edges {
+		parts = append(parts, "SELECT "+strings.Join(cols, ", ")+", 1 AS n\nFROM "+c.from()+"\nWHERE "+and(c.rangePred(r[0], r[1]), or(matches...)))
 	}
 	day := func(t time.Time) string { return "CAST(" + c.p(t.Format(time.DateOnly)) + " AS DATE)" }
 	period := "0 AS period"
