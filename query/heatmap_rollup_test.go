@@ -11,8 +11,6 @@ import (
 	"github.com/sightline-analytics/sightline/event"
 	"github.com/sightline-analytics/sightline/query"
 	"github.com/sightline-analytics/sightline/store"
-	"github.com/sightline-analytics/sightline/store/duckdb"
-	"github.com/sightline-analytics/sightline/synth"
 )
 
 // TestHeatmapRollup checks that heatmaps read from DuckDB's heat rollup (the
@@ -24,18 +22,9 @@ func TestHeatmapRollup(t *testing.T) {
 	if testing.Short() {
 		t.Skip("synthetic dataset")
 	}
-	duck, err := duckdb.Open("", duckdb.Options{Threads: 2, MemoryLimit: "1GB"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer duck.Close()
 	ctx := context.Background()
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-	last := appendSynth(t, synth.Config{Seed: 11, Start: start, Days: 14, Events: 40_000, BatchSize: 4000}, duck)
-	// A replayed batch adds nothing to the events, nor to the rollup.
-	if err := duck.Append(ctx, last, store.Checkpoint{Spool: "synth"}); err != nil {
-		t.Fatal(err)
-	}
+	duck, _ := replayedDuckDB(t, 11, start)
 	// Events without a viewport fall back to their device type, and
 	// hostile coordinates have no cell.
 	odd := []event.Event{

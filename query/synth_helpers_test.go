@@ -7,6 +7,7 @@ import (
 
 	"github.com/sightline-analytics/sightline/event"
 	"github.com/sightline-analytics/sightline/store"
+	"github.com/sightline-analytics/sightline/store/duckdb"
 	"github.com/sightline-analytics/sightline/synth"
 )
 
@@ -37,4 +38,22 @@ func appendSynth(t *testing.T, cfg synth.Config, stores ...store.Store) []event.
 		t.Fatal(err)
 	}
 	return append([]event.Event(nil), buf...)
+}
+
+// replayedDuckDB is an in-memory DuckDB store holding 40,000 events of
+// synthetic traffic over 14 days from start, whose last batch was appended
+// twice: a replay must add nothing, to the events nor to the rollups. It
+// returns the store, closed when the test ends, and that batch.
+func replayedDuckDB(t *testing.T, seed int64, start time.Time) (*duckdb.Store, []event.Event) {
+	t.Helper()
+	duck, err := duckdb.Open("", duckdb.Options{Threads: 2, MemoryLimit: "1GB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { duck.Close() })
+	last := appendSynth(t, synth.Config{Seed: seed, Start: start, Days: 14, Events: 40_000, BatchSize: 4000}, duck)
+	if err := duck.Append(context.Background(), last, store.Checkpoint{Spool: "synth"}); err != nil {
+		t.Fatal(err)
+	}
+	return duck, last
 }

@@ -10,8 +10,6 @@ import (
 	"github.com/sightline-analytics/sightline/event"
 	"github.com/sightline-analytics/sightline/query"
 	"github.com/sightline-analytics/sightline/store"
-	"github.com/sightline-analytics/sightline/store/duckdb"
-	"github.com/sightline-analytics/sightline/synth"
 )
 
 // TestTrendsRollup checks that trends read from DuckDB's event_days rollup
@@ -23,18 +21,9 @@ func TestTrendsRollup(t *testing.T) {
 	if testing.Short() {
 		t.Skip("synthetic dataset")
 	}
-	duck, err := duckdb.Open("", duckdb.Options{Threads: 2, MemoryLimit: "1GB"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer duck.Close()
 	ctx := context.Background()
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-	last := appendSynth(t, synth.Config{Seed: 5, Start: start, Days: 14, Events: 40_000, BatchSize: 4000}, duck)
-	// A replayed batch adds nothing to the events, nor to the rollup.
-	if err := duck.Append(ctx, last, store.Checkpoint{Spool: "synth"}); err != nil {
-		t.Fatal(err)
-	}
+	duck, last := replayedDuckDB(t, 5, start)
 	// An identify after the fact: the person's anonymous days count once.
 	var anon string
 	for _, e := range last {
