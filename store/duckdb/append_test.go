@@ -42,6 +42,42 @@ func TestAppendLargeBatch(t *testing.T) {
 	}
 }
 
+// A backlog is appended in batches a little larger than a row group, each
+// of which ends in a partly filled row group written compressed at commit.
+// A checkpoint must leave them where they are: a vacuum that merged them
+// with their full neighbours would decompress and compress every row of the
+// backlog again (see Open).
+func TestCheckpointKeepsLargeBatchesInPlace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large batches")
+	}
+	s := openDisk(t, t.TempDir()+"/events.duckdb")
+	ctx := context.Background()
+	traffic := storetest.NewTraffic(21, 22)
+	const n = 122_880 + 2_000
+	for i := range 2 {
+		batch := traffic.Batch(1, n, t0.Add(time.Duration(i)*time.Hour))
+		if err := s.Append(ctx, batch, store.Checkpoint{Spool: "n", Segment: 1, Offset: int64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const blocks = `SELECT row_group_id, string_agg(DISTINCT block_id::VARCHAR, ',' ORDER BY block_id::VARCHAR)
+		FROM pragma_storage_info('events') WHERE persistent GROUP BY row_group_id ORDER BY row_group_id`
+	before := queryStrings(t, s, blocks)
+	if len(before) != 4 {
+		t.Fatalf("row groups before the checkpoint: %q, want 4 (full, partial, full, partial)", before)
+	}
+	if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		t.Fatal(err)
+	}
+	if after := queryStrings(t, s, blocks); !slices.Equal(after, before) {
+		t.Errorf("the checkpoint rewrote the row groups:\nbefore %q\nafter  %q", before, after)
+	}
+	if got := count(t, s, 1); got != 2*n {
+		t.Fatalf("%d events, want %d", got, 2*n)
+	}
+}
+
 func TestDedupRanges(t *testing.T) {
 	const slack = 10 * time.Minute
 	at := func(d time.Duration) int64 { return t0.Add(d).UnixMicro() }

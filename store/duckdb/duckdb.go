@@ -147,6 +147,16 @@ func Open(path string, opts Options) (*Store, error) {
 	q.Set("memory_limit", opts.MemoryLimit)
 	q.Set("threads", strconv.Itoa(opts.Threads))
 	q.Set("checkpoint_threshold", opts.CheckpointThreshold)
+	// No vacuum merges at checkpoints. A batch of at least a row group
+	// (122,880 rows) is written compressed at commit, and its last row group
+	// is partly filled. A checkpoint's vacuum merges such row groups with
+	// their full neighbours, decompressing and compressing again every row
+	// of the backlog: after eight 131,072-event batches it took 7 s of wall
+	// time and 14 CPU-s for 1 M events and left the file at 180 MB instead
+	// of 97 MB. Without it a backlog leaves one partly filled row group per
+	// batch (about 6 % of its rows), which costs scans next to nothing.
+	// Row groups whose rows are all deleted are still dropped.
+	q.Set("max_vacuum_tasks", "0")
 	if opts.TempDirectory != "" {
 		q.Set("temp_directory", opts.TempDirectory)
 	}
