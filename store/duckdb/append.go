@@ -309,7 +309,6 @@ func (w *writer) prepare(events []event.Event) {
 
 // insert stores the kept events that are not dups.
 func (w *writer) insert(ctx context.Context, events []event.Event, dups map[uuidKey]bool) error {
-	w.rollups.reset()
 	err := w.conn.Raw(func(dc any) error {
 		app, err := duckdb.NewQueryAppender(dc.(driver.Conn), insertSQL, "", appenderTypes, appenderNames)
 		if err != nil {

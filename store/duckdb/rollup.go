@@ -170,7 +170,8 @@ func (h *rollupWriter) add(e *event.Event, ts time.Time) {
 	h.days.Add(e, ts)
 }
 
-// reset forgets what add counted.
+// reset forgets what add counted. The writer calls it once per batch,
+// whether the batch was stored or not (writer.forget).
 func (h *rollupWriter) reset() {
 	h.heat.Reset()
 	clear(h.days)
@@ -183,7 +184,6 @@ func (h *rollupWriter) flush(ctx context.Context, dc driver.Conn) error {
 	if rows == 0 {
 		return nil
 	}
-	defer h.reset()
 	vals := make([]driver.Value, 0, 10)
 	for i, t := range rollupTables {
 		app, err := duckdb.NewQueryAppender(dc, h.insert[i], "", h.types[i], t.columns())
