@@ -2,7 +2,6 @@ package query_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -41,29 +40,6 @@ func TestHeatmapRollup(t *testing.T) {
 	}
 
 	eng := query.New(query.Options{Now: func() time.Time { return start.Add(20 * 24 * time.Hour) }, CacheEntries: -1})
-	run := func(t *testing.T, text string) query.Result {
-		t.Helper()
-		q, err := query.Parse([]byte(text))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := eng.Run(ctx, query.Request{ProjectID: 1, DB: duck, Query: q})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
-	sql := func(t *testing.T, text string) string {
-		q, err := query.Parse([]byte(text))
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := eng.Compile(ctx, query.Request{ProjectID: 1, DB: duck, Query: q})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st[0].SQL
-	}
 	var points, elements, steps int
 	for _, zone := range []string{"UTC", "Europe/Paris", "Asia/Kolkata", "America/New_York"} {
 		for _, url := range []string{"/product/*", "/", "/*", "/cart"} {
@@ -78,18 +54,7 @@ func TestHeatmapRollup(t *testing.T) {
 							continue
 						}
 						t.Run(name, func(t *testing.T) {
-							if s := sql(t, rolled); !strings.Contains(s, "heat_cells") {
-								t.Fatalf("the heatmap does not read the rollup:\n%s", s)
-							}
-							if s := sql(t, raw); strings.Contains(s, "heat_cells") {
-								t.Fatalf("the filtered heatmap reads the rollup:\n%s", s)
-							}
-							want, got := run(t, raw).(*query.HeatmapResult), run(t, rolled).(*query.HeatmapResult)
-							wj, _ := json.Marshal(want)
-							gj, _ := json.Marshal(got)
-							if string(wj) != string(gj) {
-								t.Errorf("rollup and events differ\nevents: %.1500s\nrollup: %.1500s", wj, gj)
-							}
+							got := sameAsEvents(t, eng, duck, rolled, raw, "heat_cells").(*query.HeatmapResult)
 							points += len(got.Points)
 							elements += len(got.Elements)
 							if got.ScrollSeen > 0 {

@@ -2,10 +2,13 @@ package query_test
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sightline-analytics/sightline/event"
+	"github.com/sightline-analytics/sightline/query"
 	"github.com/sightline-analytics/sightline/store"
 	"github.com/sightline-analytics/sightline/store/duckdb"
 	"github.com/sightline-analytics/sightline/synth"
@@ -56,4 +59,47 @@ func replayedDuckDB(t *testing.T, seed int64, start time.Time) (*duckdb.Store, [
 		t.Fatal(err)
 	}
 	return duck, last
+}
+
+// sameAsEvents checks that rolled, a query that reads the rollup table, and
+// raw, the same query forced onto the events, read what they should and
+// answer alike. It returns rolled's answer.
+func sameAsEvents(t *testing.T, eng *query.Engine, db query.Querier, rolled, raw, table string) query.Result {
+	t.Helper()
+	ctx := context.Background()
+	compile := func(text string) (query.Request, string) {
+		t.Helper()
+		q, err := query.Parse([]byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := query.Request{ProjectID: 1, DB: db, Query: q}
+		st, err := eng.Compile(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req, st[0].SQL
+	}
+	rolledReq, s := compile(rolled)
+	if !strings.Contains(s, table) {
+		t.Fatalf("the query does not read %s:\n%s", table, s)
+	}
+	rawReq, s := compile(raw)
+	if strings.Contains(s, table) {
+		t.Fatalf("the filtered query reads %s:\n%s", table, s)
+	}
+	want, err := eng.Run(ctx, rawReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := eng.Run(ctx, rolledReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wj, _ := json.Marshal(want)
+	gj, _ := json.Marshal(got)
+	if string(wj) != string(gj) {
+		t.Errorf("rollup and events differ\nevents: %.2000s\nrollup: %.2000s", wj, gj)
+	}
+	return got
 }
