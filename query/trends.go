@@ -436,11 +436,11 @@ func (p *personsPlan) plan(c *compiler, st *stmt, bv, src string, compare bool) 
 }
 
 // trendsDays returns the whole UTC days [d0, d1) of a trends query that
-// event_days can answer, and the partial days around them, when it can: a store with rollups, series of
-// plain events counted as events or unique persons (personsPlan), no
-// breakdown and no filters, intervals of days or longer in a zone that is
-// UTC throughout, and a comparison period, if any, that starts at a UTC
-// midnight.
+// event_days can answer, and the partial days around them, when it can: a
+// store with rollups, series of plain events counted as events or unique
+// persons (personsPlan), no breakdown and no filters, intervals of days or
+// longer in a zone that is UTC throughout, and a comparison period, if any,
+// that starts at a UTC midnight.
 func (c *compiler) trendsDays(q *Trends, twoPhase *personsPlan, global string, lo time.Time) (d0, d1 time.Time, edges [][2]time.Time, ok bool) {
 	if !c.d.rollups() || twoPhase == nil || q.Breakdown != nil || global != "TRUE" || q.Interval == "hour" || !c.zone().utc() {
 		return d0, d1, nil, false

@@ -110,7 +110,7 @@ ALTER TABLE events ADD COLUMN scroll_depth DOUBLE;
 UPDATE events SET scroll_depth = TRY_CAST(json_extract_string(properties, '$."$max_scroll_pct"') AS DOUBLE)
 WHERE event = '$pageleave' AND isfinite(TRY_CAST(json_extract_string(properties, '$."$max_scroll_pct"') AS DOUBLE));
 `,
-	// The heat rollup (heat.go): heatmaps read clicks per page and day
+	// The heat rollup (rollup.go): heatmaps read clicks per page and day
 	// instead of every event.
 	3: heatSchema,
 	// Events per name, distinct id and UTC day (rollup.go): trends of
