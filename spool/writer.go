@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,8 +51,10 @@ type WriterOptions struct {
 	// (default 50,000). A payload is never split, so an append can exceed
 	// it by one payload's events.
 	MaxEvents int
-	// MaxDelay bounds how long a read event waits for its append
-	// (default 500 ms).
+	// MaxDelay bounds how long the writer waits for more events, once it
+	// has read everything the spool holds, before it appends a smaller
+	// batch (default 500 ms). A backlog is appended in batches of
+	// MaxEvents, however long reading them takes.
 	MaxDelay time.Duration
 	// MinBackoff and MaxBackoff bound the wait between retries of a failed
 	// store append (defaults 100 ms and 10 s).
@@ -280,12 +281,15 @@ func (w *Writer) run(ctx context.Context) error {
 		switch {
 		case err == nil:
 			// Decoding into the spare tail keeps the batch's events intact
-			// whether the decoder fills dst[:0] or appends to it. The tail
-			// grows fourfold: append's growth of large slices (a quarter)
+			// whether the decoder fills dst[:0] or appends to it. The slice
+			// grows fourfold (append's growth of large slices, a quarter,
 			// copied a batch some twenty times on its way to full size, a
-			// tenth of the CPU of a million-event ingest.
+			// tenth of the CPU of a million-event ingest), but never past a
+			// full batch and its spare: three batches' worth of unused
+			// events held hundreds of megabytes.
 			if cap(events)-len(events) < minSpare {
-				events = slices.Grow(events, max(minSpare, 3*cap(events)))
+				n := max(len(events)+minSpare, min(4*cap(events), w.opts.MaxEvents+minSpare))
+				events = append(make([]event.Event, 0, n), events...)
 			}
 			dec, derr := w.decode(payload, events[len(events):])
 			switch {
@@ -304,7 +308,9 @@ func (w *Writer) run(ctx context.Context) error {
 				first = time.Now()
 				timer.Reset(w.opts.MaxDelay)
 			}
-			if len(events) >= w.opts.MaxEvents || time.Since(first) >= w.opts.MaxDelay {
+			// A backlog is appended in full batches: the timer only ends a
+			// batch once the writer has caught up with the spool.
+			if len(events) >= w.opts.MaxEvents {
 				if err := flush(); err != nil {
 					return err
 				}
