@@ -61,30 +61,33 @@ func replayedDuckDB(t *testing.T, seed int64, start time.Time) (*duckdb.Store, [
 	return duck, last
 }
 
+// compile parses text and compiles it for project 1 of db, returning the
+// request and the SQL of its first statement.
+func compile(t *testing.T, eng *query.Engine, db query.Querier, text string) (query.Request, string) {
+	t.Helper()
+	q, err := query.Parse([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := query.Request{ProjectID: 1, DB: db, Query: q}
+	st, err := eng.Compile(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req, st[0].SQL
+}
+
 // sameAsEvents checks that rolled, a query that reads the rollup table, and
 // raw, the same query forced onto the events, read what they should and
 // answer alike. It returns rolled's answer.
 func sameAsEvents(t *testing.T, eng *query.Engine, db query.Querier, rolled, raw, table string) query.Result {
 	t.Helper()
 	ctx := context.Background()
-	compile := func(text string) (query.Request, string) {
-		t.Helper()
-		q, err := query.Parse([]byte(text))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := query.Request{ProjectID: 1, DB: db, Query: q}
-		st, err := eng.Compile(ctx, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return req, st[0].SQL
-	}
-	rolledReq, s := compile(rolled)
+	rolledReq, s := compile(t, eng, db, rolled)
 	if !strings.Contains(s, table) {
 		t.Fatalf("the query does not read %s:\n%s", table, s)
 	}
-	rawReq, s := compile(raw)
+	rawReq, s := compile(t, eng, db, raw)
 	if strings.Contains(s, table) {
 		t.Fatalf("the filtered query reads %s:\n%s", table, s)
 	}
