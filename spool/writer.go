@@ -246,7 +246,6 @@ func (w *Writer) run(ctx context.Context) error {
 		events  []event.Event
 		records int // records read since the last append
 		end     store.Checkpoint
-		first   time.Time // when the oldest record of the batch was read
 		waiters []chan error
 	)
 	timer := time.NewTimer(time.Hour)
@@ -261,7 +260,7 @@ func (w *Writer) run(ctx context.Context) error {
 		}
 		// The events are kept (not cleared) so that the decoder can reuse
 		// their buffers for the next batch.
-		events, records, first = events[:0], 0, time.Time{}
+		events, records = events[:0], 0
 		timer.Stop()
 		return nil
 	}
@@ -304,8 +303,7 @@ func (w *Writer) run(ctx context.Context) error {
 			}
 			records++
 			end = cpAfter
-			if first.IsZero() {
-				first = time.Now()
+			if records == 1 { // the batch's first record
 				timer.Reset(w.opts.MaxDelay)
 			}
 			// A backlog is appended in full batches: the timer only ends a
