@@ -76,6 +76,11 @@ type Config struct {
 	// Now is the insight monitor's clock (default time.Now): anomaly
 	// detection, alerts and behavior clusters look back from it.
 	Now func() time.Time
+	// HoldWriter keeps the spool writer from storing anything until
+	// ReleaseWriter (or Close) lets it start: capture still acknowledges
+	// every event durably, into the spool. `sightline bench ingest --phases`
+	// uses it to measure capture and storage apart.
+	HoldWriter bool
 }
 
 func (c *Config) setDefaults() {
@@ -112,6 +117,8 @@ type App struct {
 	ln       net.Listener
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the writer has stopped
+	release  chan struct{} // closed when a held writer may start
+	released sync.Once
 	closed   bool
 	closeErr error
 }
@@ -120,7 +127,10 @@ type App struct {
 // Nothing listens until Start.
 func New(cfg Config) (*App, error) {
 	cfg.setDefaults()
-	a := &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	a := &App{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry(), release: make(chan struct{})}
+	if !cfg.HoldWriter {
+		a.ReleaseWriter()
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("sightline: create data dir: %w", err)
 	}
@@ -276,6 +286,11 @@ func (a *App) Start(ctx context.Context) error {
 	a.insights.Start(wctx)
 	go func() {
 		defer close(a.done)
+		select {
+		case <-a.release:
+		case <-wctx.Done():
+			return
+		}
 		if err := a.writer.Run(wctx); err != nil && !errors.Is(err, context.Canceled) {
 			a.log.Error("spool writer stopped", "err", err)
 		}
@@ -298,6 +313,10 @@ func (a *App) URL() string {
 	return "http://" + a.ln.Addr().String()
 }
 
+// ReleaseWriter lets a writer held by Config.HoldWriter start storing the
+// spooled events. It does nothing otherwise, or when called again.
+func (a *App) ReleaseWriter() { a.released.Do(func() { close(a.release) }) }
+
 // Flush waits until every event acknowledged so far is in the event store.
 func (a *App) Flush(ctx context.Context) error { return a.writer.Flush(ctx) }
 
@@ -316,6 +335,8 @@ func (a *App) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		errs = append(errs, a.srv.Shutdown(ctx))
 		cancel()
+		// A writer still held drains the spool like any other.
+		a.ReleaseWriter()
 		dctx, dcancel := context.WithTimeout(context.Background(), 60*time.Second)
 		if err := a.writer.Drain(dctx); err != nil {
 			errs = append(errs, fmt.Errorf("sightline: drain spool: %w", err))

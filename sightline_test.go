@@ -168,3 +168,69 @@ func TestCloseDrains(t *testing.T) {
 		t.Fatalf("after a graceful stop the store has %d events (%v), want 1", n, err)
 	}
 }
+
+// A held writer stores nothing until it is released, while capture goes on
+// acknowledging; a writer still held when the app closes drains the spool.
+func TestHoldWriter(t *testing.T) {
+	ctx := context.Background()
+	for _, release := range []bool{true, false} {
+		t.Run(fmt.Sprintf("release=%v", release), func(t *testing.T) {
+			dir := t.TempDir()
+			app, err := sightline.New(sightline.Config{Addr: "127.0.0.1:0", DataDir: dir, HoldWriter: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer app.Close()
+			if err := app.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			p, _, err := app.CreateProject(ctx, "held")
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 3
+			for i := range n {
+				ev := fmt.Sprintf(`{"token":%q,"events":[{"uuid":"0193a1b2-c3d4-7e5f-8a6b-00000000000%d","event":"signup","distinct_id":"v","timestamp":%d}]}`,
+					p.Token, i, time.Now().UnixMilli())
+				resp, err := http.Post(app.URL()+"/api/capture", "application/json", bytes.NewBufferString(ev))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Fatalf("capture while the writer is held: %s", resp.Status)
+				}
+			}
+			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			err = app.Flush(short)
+			cancel()
+			if err == nil {
+				t.Fatal("Flush returned while the writer was held")
+			}
+			if got, err := app.Store().Count(ctx, p.ID); err != nil || got != 0 {
+				t.Fatalf("held writer: the store has %d events (%v), want 0", got, err)
+			}
+			if release {
+				app.ReleaseWriter()
+				app.ReleaseWriter() // a second call does nothing
+				if err := app.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := app.Store().Count(ctx, p.ID); err != nil || got != n {
+					t.Fatalf("released writer: the store has %d events (%v), want %d", got, err, n)
+				}
+			}
+			if err := app.Close(); err != nil {
+				t.Fatal(err)
+			}
+			app2, err := sightline.New(sightline.Config{Addr: "127.0.0.1:0", DataDir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer app2.Close()
+			if got, err := app2.Store().Count(ctx, p.ID); err != nil || got != n {
+				t.Fatalf("after close the store has %d events (%v), want %d", got, err, n)
+			}
+		})
+	}
+}

@@ -73,6 +73,17 @@ type IngestResult struct {
 	CloseSeconds           float64 `json:"close_seconds"`
 	CloseCPUMicrosPerEvent float64 `json:"close_cpu_us_per_event,omitempty"`
 	GOMAXPROCS             int     `json:"gomaxprocs"`
+	// With Phases, the spool writer stored nothing until every event was
+	// acknowledged: capture ran alone (AckedPerSecond, and
+	// CaptureCPUMicrosPerEvent for the process's CPU meanwhile), then the
+	// store alone drained the spool (StoreOnlyPerSecond over StoreSeconds,
+	// StoreCPUMicrosPerEvent). The machine's capacity for both at once is
+	// the run without Phases.
+	Phases                   bool    `json:"phases,omitempty"`
+	CaptureCPUMicrosPerEvent float64 `json:"capture_cpu_us_per_event,omitempty"`
+	StoreSeconds             float64 `json:"store_seconds,omitempty"`
+	StoreOnlyPerSecond       float64 `json:"store_only_events_per_second,omitempty"`
+	StoreCPUMicrosPerEvent   float64 `json:"store_cpu_us_per_event,omitempty"`
 	// Store is the event store written to: "duckdb", or "clickhouse"
 	// with the database and cluster (never the credentials).
 	Store string `json:"store"`
@@ -90,6 +101,7 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	memProfile := fs.String("memprofile", "", "write a profile of the allocations of the measured run to this file")
 	storeDSN := fs.String("store", env("SIGHTLINE_STORE", ""), "event store DSN (clickhouse://host:9000/db[?cluster=NAME]; default: DuckDB in --data); its tables are created if missing")
 	resetStore := fs.Bool("reset-store", false, "drop the ClickHouse database named by --store before the run (ALL its data), so that runs start alike")
+	phases := fs.Bool("phases", false, "store nothing until every event is acknowledged, to measure capture alone and then the store alone (by default both run at once, as on a server)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -115,7 +127,8 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	app, err := sightline.New(sightline.Config{
 		Addr: "127.0.0.1:0", DataDir: dir, SpoolMaxBytes: 8 << 30, Store: *storeDSN,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		HoldWriter: *phases,
 	})
 	if err != nil {
 		return err
@@ -207,10 +220,15 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// With --phases, the store starts now, with every event in the spool.
+	cpuAck, _ := processCPU()
+	storeStart := time.Now()
+	app.ReleaseWriter()
 	if err := app.Flush(ctx); err != nil {
 		return err
 	}
 	durDur := time.Since(start)
+	storeDur := time.Since(storeStart)
 	cpu1, _ := processCPU()
 	runtime.ReadMemStats(&ms1)
 	if *memProfile != "" {
@@ -253,9 +271,19 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		GOMAXPROCS:      runtime.GOMAXPROCS(0),
 		Store:           storeName,
 	}
+	perEvent := func(d time.Duration) float64 { return float64(d) / 1e3 / float64(n) }
 	if cpuOK {
-		res.CPUMicrosPerEvent = float64(cpu1-cpu0) / 1e3 / float64(n)
-		res.CloseCPUMicrosPerEvent = float64(closeCPU1-closeCPU0) / 1e3 / float64(n)
+		res.CPUMicrosPerEvent = perEvent(cpu1 - cpu0)
+		res.CloseCPUMicrosPerEvent = perEvent(closeCPU1 - closeCPU0)
+	}
+	if *phases {
+		res.Phases = true
+		res.StoreSeconds = storeDur.Seconds()
+		res.StoreOnlyPerSecond = float64(n) / storeDur.Seconds()
+		if cpuOK {
+			res.CaptureCPUMicrosPerEvent = perEvent(cpuAck - cpu0)
+			res.StoreCPUMicrosPerEvent = perEvent(cpu1 - cpuAck)
+		}
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
@@ -267,6 +295,12 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	row("clients × batch", fmt.Sprintf("%d × %d", *clients, *batch))
 	row("acknowledged (fsync'd) events/s", fmt.Sprintf("%.0f", res.AckedPerSecond))
 	row("stored events/s", fmt.Sprintf("%.0f", res.StoredPerSecond))
+	if res.Phases {
+		row("store alone events/s", fmt.Sprintf("%.0f (%.2f s)", res.StoreOnlyPerSecond, res.StoreSeconds))
+		if cpuOK {
+			row("CPU per event: capture alone / store alone", fmt.Sprintf("%.1f / %.1f µs", res.CaptureCPUMicrosPerEvent, res.StoreCPUMicrosPerEvent))
+		}
+	}
 	row("wire MB/s (gzip)", fmt.Sprintf("%.1f", res.WireMBPerSecond))
 	row("JSON MB/s", fmt.Sprintf("%.1f", res.JSONMBPerSecond))
 	row("ack latency p50 / p99 / max", fmt.Sprintf("%.1f / %.1f / %.1f ms", res.LatencyP50Ms, res.LatencyP99Ms, res.LatencyMaxMs))
@@ -352,21 +386,29 @@ func benchBodies(token string, total, size int) ([]benchBody, int, int, error) {
 		n += len(evs)
 	}
 	days := 7
-	_, err := synth.Generate(synth.Config{Seed: 42, Days: days, Events: total, Start: seedStart(days)}, func(b []event.Raw) error {
-		for i := range b {
-			if n+len(pending) >= total {
-				return errStopGen
-			}
-			pending = append(pending, b[i])
-			if len(pending) == size {
-				emit(pending)
-				pending = pending[:0]
-			}
+	// The generator's total is approximate: when it falls short, traffic
+	// from the next seed makes up the rest.
+	for seed := int64(42); n+len(pending) < total; seed++ {
+		if seed == 42+maxBenchSeeds {
+			return nil, 0, 0, fmt.Errorf("bench: the generator made %d of %d events", n+len(pending), total)
 		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errStopGen) {
-		return nil, 0, 0, err
+		want := max(total-n-len(pending), 1000)
+		_, err := synth.Generate(synth.Config{Seed: seed, Days: days, Events: want, Start: seedStart(days)}, func(b []event.Raw) error {
+			for i := range b {
+				if n+len(pending) >= total {
+					return errStopGen
+				}
+				pending = append(pending, b[i])
+				if len(pending) == size {
+					emit(pending)
+					pending = pending[:0]
+				}
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStopGen) {
+			return nil, 0, 0, err
+		}
 	}
 	if len(pending) > 0 {
 		emit(pending)
@@ -375,6 +417,10 @@ func benchBodies(token string, total, size int) ([]benchBody, int, int, error) {
 }
 
 var errStopGen = errors.New("enough events")
+
+// maxBenchSeeds bounds how many generator runs may make up a benchmark's
+// events; each makes nearly all it is asked for.
+const maxBenchSeeds = 20
 
 func postBatch(ctx context.Context, c *http.Client, url string, b benchBody) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b.gz))

@@ -24,7 +24,7 @@ Usage:
   sightline serve  [--addr 127.0.0.1:8080] [--data ./sightline-data] [--admin-key KEY]
   sightline demo   [--addr 127.0.0.1:8080] [--data ./sightline-demo] [--days 30] [--events N]
   sightline seed   --events N [--days D] [--seed S] [--data DIR] [--project NAME] [--json]
-  sightline bench  ingest [--events N] [--clients C] [--batch B] [--json]
+  sightline bench  ingest [--events N] [--clients C] [--batch B] [--phases] [--json]
   sightline bench  query  [--events N] [--days D] [--runs R] [--data DIR] [--store DSN] [--json]
   sightline migrate --store clickhouse://host:9000/db?cluster=NAME [--meta postgres://…]
   sightline version
