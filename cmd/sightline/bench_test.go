@@ -62,3 +62,50 @@ func TestBenchIngestFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchQuery runs `sightline bench query` small: it seeds a project,
+// times every query, and on a second run reuses the data; --only picks
+// queries and names an unknown one before seeding anything.
+func TestBenchQuery(t *testing.T) {
+	dir := t.TempDir()
+	bench := func(args ...string) QueryBenchResult {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		args = append([]string{"bench", "query", "--events", "5000", "--days", "7", "--runs", "1", "--data", dir, "--json"}, args...)
+		if err := run(args, &stdout, &stderr); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stderr.String())
+		}
+		var res QueryBenchResult
+		if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+			t.Fatalf("%v: report is not JSON: %v\n%s", args, err, stdout.String())
+		}
+		return res
+	}
+	all := bench()
+	if all.Events < 4000 || all.SeedSeconds <= 0 || all.Runs != 1 || len(all.Kinds) != len(queryBenches("", "")) {
+		t.Fatalf("first run: %d events seeded in %.2f s, %d runs, %d queries", all.Events, all.SeedSeconds, all.Runs, len(all.Kinds))
+	}
+	for _, k := range all.Kinds {
+		if k.P50Ms <= 0 || k.P95Ms < k.P50Ms || k.MaxMs < k.P95Ms || k.Query == "" {
+			t.Errorf("%s: p50 %.2f, p95 %.2f, max %.2f ms, query %q", k.Name, k.P50Ms, k.P95Ms, k.MaxMs, k.Query)
+		}
+	}
+
+	some := bench("--only", "heatmap, trends")
+	if some.Events != all.Events || some.SeedSeconds != 0 {
+		t.Errorf("second run: %d events, seeded in %.2f s; want the first run's %d, reused", some.Events, some.SeedSeconds, all.Events)
+	}
+	var names []string
+	for _, k := range some.Kinds {
+		names = append(names, k.Name)
+	}
+	if strings.Join(names, ",") != "trends,heatmap" {
+		t.Errorf("--only heatmap,trends ran %v", names)
+	}
+
+	var stdout, stderr bytes.Buffer
+	err := run([]string{"bench", "query", "--data", t.TempDir(), "--only", "trends,funnels"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), `"funnels"`) {
+		t.Errorf("--only with an unknown query: err = %v", err)
+	}
+}

@@ -44,6 +44,32 @@ type QueryBenchKind struct {
 
 const benchProject = "bench-query"
 
+// queryBench is one query `sightline bench query` times, with its latency
+// target in milliseconds (0: none).
+type queryBench struct {
+	name   string
+	target float64
+	q      string
+}
+
+// queryBenches are the timed queries over the seeded range (rng) and its
+// last week (week), each a query's date members.
+func queryBenches(rng, week string) []queryBench {
+	product := `{"event": "$pageview", "where": [{"prop": "path", "op": "regex", "value": "^/product/"}]}`
+	return []queryBench{
+		{"trends", 300, `{"kind": "trends", ` + rng + `, "interval": "day", "series": [{"event": "$pageview", "math": "persons"}]}`},
+		{"trends_events_breakdown", 0, `{"kind": "trends", ` + rng + `, "interval": "day", "series": [{"event": "$pageview"}, {"event": "purchase", "math": "sum", "property": "revenue"}], "breakdown": {"prop": "utm_source", "limit": 5}}`},
+		{"sessions_page", 300, `{"kind": "sessions", ` + week + `, "limit": 50}`},
+		{"sessions_page_30d", 0, `{"kind": "sessions", ` + rng + `, "limit": 50}`},
+		{"heatmap", 300, `{"kind": "heatmap", ` + rng + `, "url": "/product/*", "viewport": "desktop"}`},
+		{"funnel_3_steps", 0, `{"kind": "funnel", ` + rng + `, "window_seconds": 86400, "steps": [` + product + `, {"event": "add_to_cart"}, {"event": "purchase"}]}`},
+		{"funnel_5_steps", 1500, `{"kind": "funnel", ` + rng + `, "window_seconds": 86400, "steps": [{"event": "$pageview"}, ` + product + `, {"event": "add_to_cart"}, {"event": "checkout_started"}, {"event": "purchase"}]}`},
+		{"retention", 1500, `{"kind": "retention", ` + rng + `, "start": {"event": "$pageview"}, "period": "week", "periods": 5}`},
+		{"paths", 1500, `{"kind": "paths", ` + rng + `, "start_point": "/", "depth": 5}`},
+		{"frustration", 0, `{"kind": "frustration", ` + rng + `}`},
+	}
+}
+
 // benchQuery is `sightline bench query`: it seeds a project with synthetic
 // traffic (or reuses the one in --data) and reports p50 / p95 latency per
 // query kind, with the result cache off.
@@ -63,6 +89,22 @@ func benchQuery(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *events <= 0 || *days <= 0 || *runs <= 0 {
 		return errors.New("--events, --days and --runs must be positive")
+	}
+	// Names are checked before seeding, which can take minutes.
+	var keep map[string]bool
+	if *only != "" {
+		keep = map[string]bool{}
+		var names []string
+		for _, b := range queryBenches("", "") {
+			names = append(names, b.name)
+		}
+		for _, k := range strings.Split(*only, ",") {
+			k = strings.TrimSpace(k)
+			if !slices.Contains(names, k) {
+				return fmt.Errorf("--only: no query named %q (have: %s)", k, strings.Join(names, ", "))
+			}
+			keep[k] = true
+		}
 	}
 	dir := *data
 	if dir == "" {
@@ -126,32 +168,9 @@ func benchQuery(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	from := start.Format("2006-01-02")
 	to := time.Now().UTC().Format("2006-01-02")
 	last7 := time.Now().UTC().AddDate(0, 0, -6).Format("2006-01-02")
-	rng := fmt.Sprintf(`"date_from": %q, "date_to": %q, "timezone": "UTC"`, from, to)
-	week := fmt.Sprintf(`"date_from": %q, "date_to": %q, "timezone": "UTC"`, last7, to)
-	product := `{"event": "$pageview", "where": [{"prop": "path", "op": "regex", "value": "^/product/"}]}`
-	benches := []struct {
-		name   string
-		target float64
-		q      string
-	}{
-		{"trends", 300, `{"kind": "trends", ` + rng + `, "interval": "day", "series": [{"event": "$pageview", "math": "persons"}]}`},
-		{"trends_events_breakdown", 0, `{"kind": "trends", ` + rng + `, "interval": "day", "series": [{"event": "$pageview"}, {"event": "purchase", "math": "sum", "property": "revenue"}], "breakdown": {"prop": "utm_source", "limit": 5}}`},
-		{"sessions_page", 300, `{"kind": "sessions", ` + week + `, "limit": 50}`},
-		{"sessions_page_30d", 0, `{"kind": "sessions", ` + rng + `, "limit": 50}`},
-		{"heatmap", 300, `{"kind": "heatmap", ` + rng + `, "url": "/product/*", "viewport": "desktop"}`},
-		{"funnel_3_steps", 0, `{"kind": "funnel", ` + rng + `, "window_seconds": 86400, "steps": [` + product + `, {"event": "add_to_cart"}, {"event": "purchase"}]}`},
-		{"funnel_5_steps", 1500, `{"kind": "funnel", ` + rng + `, "window_seconds": 86400, "steps": [{"event": "$pageview"}, ` + product + `, {"event": "add_to_cart"}, {"event": "checkout_started"}, {"event": "purchase"}]}`},
-		{"retention", 1500, `{"kind": "retention", ` + rng + `, "start": {"event": "$pageview"}, "period": "week", "periods": 5}`},
-		{"paths", 1500, `{"kind": "paths", ` + rng + `, "start_point": "/", "depth": 5}`},
-		{"frustration", 0, `{"kind": "frustration", ` + rng + `}`},
-	}
-	var keep map[string]bool
-	if *only != "" {
-		keep = map[string]bool{}
-		for _, k := range strings.Split(*only, ",") {
-			keep[strings.TrimSpace(k)] = true
-		}
-	}
+	benches := queryBenches(
+		fmt.Sprintf(`"date_from": %q, "date_to": %q, "timezone": "UTC"`, from, to),
+		fmt.Sprintf(`"date_from": %q, "date_to": %q, "timezone": "UTC"`, last7, to))
 	eng := query.New(query.Options{CacheEntries: -1, Timeout: 10 * time.Minute})
 	for _, b := range benches {
 		if keep != nil && !keep[b.name] {
