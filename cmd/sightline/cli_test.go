@@ -4,17 +4,26 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/sightline-analytics/sightline"
+	"github.com/sightline-analytics/sightline/store/clickhouse"
 )
 
 // TestSeedCommand: `sightline seed` creates its project once, and the same
@@ -228,4 +237,94 @@ func TestDemoCommand(t *testing.T) {
 		t.Errorf("second start: token %s, want the demo project's %s", again.token, p.token)
 	}
 	again.stop(t)
+}
+
+// TestMigrateCommand: `sightline migrate` creates the shared stores of a
+// scaled-out deployment on a 2-shard ClickHouse cluster and PostgreSQL, and
+// running it again changes nothing; a node then starts on them. Without
+// the servers (scripts/services.sh) the test skips loudly, or fails under
+// CI=true; the flag errors are checked either way.
+func TestMigrateCommand(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "nothing to migrate"},
+		{[]string{"--store", filepath.Join(t.TempDir(), "events.duckdb")}, "only ClickHouse"},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(append([]string{"migrate"}, tc.args...), &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("migrate %v: err = %v, want %q", tc.args, err, tc.want)
+		}
+	}
+
+	chBase, cluster, pgBase := os.Getenv("SIGHTLINE_TEST_CLICKHOUSE"), os.Getenv("SIGHTLINE_TEST_CLICKHOUSE_CLUSTER"), os.Getenv("SIGHTLINE_TEST_POSTGRES")
+	if chBase == "" || cluster == "" || pgBase == "" {
+		msg := "SIGHTLINE_TEST_CLICKHOUSE, SIGHTLINE_TEST_CLICKHOUSE_CLUSTER and SIGHTLINE_TEST_POSTGRES must be set: `eval \"$(scripts/services.sh)\"`"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIPPING the migrate test against ClickHouse and PostgreSQL: " + msg)
+	}
+	ctx := context.Background()
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "sl_migrate_" + hex.EncodeToString(b)
+	cfg, err := clickhouse.ParseDSN(chBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storeDSN := "clickhouse://" + cfg.Hosts[0] + "/" + name + "?cluster=" + cluster
+	t.Cleanup(func() { clickhouse.DropDatabase(context.Background(), storeDSN) })
+	admin, err := sql.Open("pgx", pgBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if db, err := sql.Open("pgx", pgBase); err == nil {
+			db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			db.Close()
+		}
+	})
+	u, err := url.Parse(pgBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	metaDSN := u.String()
+
+	var first string
+	for i := range 2 {
+		var stdout, stderr bytes.Buffer
+		if err := run([]string{"migrate", "--store", storeDSN, "--meta", metaDSN}, &stdout, &stderr); err != nil {
+			t.Fatalf("migrate, run %d: %v\n%s", i+1, err, stderr.String())
+		}
+		out := stdout.String()
+		if !strings.Contains(out, "event store schema is up to date") || !regexp.MustCompile(`metadata schema is at version [1-9]`).MatchString(out) {
+			t.Fatalf("migrate, run %d printed:\n%s", i+1, out)
+		}
+		if i == 0 {
+			first = out
+		} else if out != first {
+			t.Errorf("a second migrate printed\n%s\nafter\n%s", out, first)
+		}
+	}
+
+	app, err := sightline.New(sightline.Config{DataDir: t.TempDir(), Store: storeDSN, Meta: metaDSN})
+	if err != nil {
+		t.Fatalf("a node on the migrated stores: %v", err)
+	}
+	defer app.Close()
+	p, _, err := app.CreateProject(ctx, "migrated")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := app.Store().Count(ctx, p.ID); err != nil || n != 0 {
+		t.Fatalf("the migrated event store: %d events, %v", n, err)
+	}
 }
