@@ -159,14 +159,25 @@ func TestCloseDrains(t *testing.T) {
 	if err := app.Close(); err != nil {
 		t.Fatal(err)
 	}
-	app2, err := sightline.New(sightline.Config{Addr: "127.0.0.1:0", DataDir: dir})
+	if n := storedAfterRestart(t, dir, p.ID); n != 1 {
+		t.Fatalf("after a graceful stop the store has %d events, want 1", n)
+	}
+}
+
+// storedAfterRestart opens the data directory of a closed app again and
+// counts the project's stored events.
+func storedAfterRestart(t *testing.T, dir string, project int64) int64 {
+	t.Helper()
+	app, err := sightline.New(sightline.Config{Addr: "127.0.0.1:0", DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer app2.Close()
-	if n, err := app2.Store().Count(ctx, p.ID); err != nil || n != 1 {
-		t.Fatalf("after a graceful stop the store has %d events (%v), want 1", n, err)
+	defer app.Close()
+	n, err := app.Store().Count(context.Background(), project)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return n
 }
 
 // A held writer stores nothing until it is released, while capture goes on
@@ -223,13 +234,8 @@ func TestHoldWriter(t *testing.T) {
 			if err := app.Close(); err != nil {
 				t.Fatal(err)
 			}
-			app2, err := sightline.New(sightline.Config{Addr: "127.0.0.1:0", DataDir: dir})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer app2.Close()
-			if got, err := app2.Store().Count(ctx, p.ID); err != nil || got != n {
-				t.Fatalf("after close the store has %d events (%v), want %d", got, err, n)
+			if got := storedAfterRestart(t, dir, p.ID); got != n {
+				t.Fatalf("after close the store has %d events, want %d", got, n)
 			}
 		})
 	}

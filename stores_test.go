@@ -2,71 +2,33 @@ package sightline_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
 	"github.com/sightline-analytics/sightline"
+	"github.com/sightline-analytics/sightline/internal/servicetest"
 	"github.com/sightline-analytics/sightline/store/clickhouse"
 )
 
 // scaleEnv returns the shared stores of a scaled-out deployment, fresh for
-// this test: a ClickHouse database on the named cluster (created with
-// Migrate, as `sightline migrate` does) and a PostgreSQL database. Without
-// the servers (scripts/services.sh) the test skips loudly, or fails under
-// CI=true.
+// this test: a ClickHouse database on the cluster named by clusterVar
+// (created with Migrate, as `sightline migrate` does) and a PostgreSQL
+// database. Without the servers (scripts/services.sh) the test skips
+// loudly, or fails under CI=true.
 func scaleEnv(t *testing.T, clusterVar string) (storeDSN, metaDSN string) {
 	t.Helper()
-	chBase, cluster, pgBase := os.Getenv("SIGHTLINE_TEST_CLICKHOUSE"), os.Getenv(clusterVar), os.Getenv("SIGHTLINE_TEST_POSTGRES")
-	if chBase == "" || cluster == "" || pgBase == "" {
-		msg := "SIGHTLINE_TEST_CLICKHOUSE, " + clusterVar + " and SIGHTLINE_TEST_POSTGRES must be set: `eval \"$(scripts/services.sh)\"`"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPING the scale-out tests: " + msg)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "sl_nodes_" + hex.EncodeToString(b)
-	cfg, err := clickhouse.ParseDSN(chBase)
-	if err != nil {
+	storeDSN = servicetest.ClickHouse(t, clusterVar)
+	metaDSN = servicetest.Postgres(t)
+	if err := clickhouse.Migrate(context.Background(), storeDSN, clickhouse.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	storeDSN = "clickhouse://" + cfg.Hosts[0] + "/" + name + "?cluster=" + cluster
-	ctx := context.Background()
-	if err := clickhouse.Migrate(ctx, storeDSN, clickhouse.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { clickhouse.DropDatabase(context.Background(), storeDSN) })
-
-	admin, err := sql.Open("pgx", pgBase)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", pgBase); err == nil {
-			db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-			db.Close()
-		}
-	})
-	u, _ := url.Parse(pgBase)
-	u.Path = "/" + name
-	return storeDSN, u.String()
+	return storeDSN, metaDSN
 }
 
 // startNode starts a node on the shared stores; replayDir, when set, is the

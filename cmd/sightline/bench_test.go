@@ -8,6 +8,20 @@ import (
 	"testing"
 )
 
+// runJSON runs a command that was given --json and decodes its report.
+func runJSON[T any](t *testing.T, args ...string) T {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if err := run(args, &stdout, &stderr); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, stderr.String())
+	}
+	var res T
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("%v: report is not JSON: %v\n%s", args, err, stdout.String())
+	}
+	return res
+}
+
 // TestBenchIngest runs `sightline bench ingest` small, both ways: every
 // event it sends must be stored exactly once, and the report must carry the
 // figures its mode promises.
@@ -17,14 +31,7 @@ func TestBenchIngest(t *testing.T) {
 		if phases {
 			args = append(args, "--phases")
 		}
-		var stdout, stderr bytes.Buffer
-		if err := run(args, &stdout, &stderr); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, stderr.String())
-		}
-		var res IngestResult
-		if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-			t.Fatalf("%v: report is not JSON: %v\n%s", args, err, stdout.String())
-		}
+		res := runJSON[IngestResult](t, args...)
 		if res.Events != 3000 || res.Stored != 3000 || res.Requests != 30 {
 			t.Errorf("%v: events %d, stored %d, requests %d; want 3000, 3000, 30", args, res.Events, res.Stored, res.Requests)
 		}
@@ -70,16 +77,7 @@ func TestBenchQuery(t *testing.T) {
 	dir := t.TempDir()
 	bench := func(args ...string) QueryBenchResult {
 		t.Helper()
-		var stdout, stderr bytes.Buffer
-		args = append([]string{"bench", "query", "--events", "5000", "--days", "7", "--runs", "1", "--data", dir, "--json"}, args...)
-		if err := run(args, &stdout, &stderr); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, stderr.String())
-		}
-		var res QueryBenchResult
-		if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-			t.Fatalf("%v: report is not JSON: %v\n%s", args, err, stdout.String())
-		}
-		return res
+		return runJSON[QueryBenchResult](t, append([]string{"bench", "query", "--events", "5000", "--days", "7", "--runs", "1", "--data", dir, "--json"}, args...)...)
 	}
 	all := bench()
 	if all.Events < 4000 || all.SeedSeconds <= 0 || all.Runs != 1 || len(all.Kinds) != len(queryBenches("", "")) {

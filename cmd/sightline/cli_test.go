@@ -4,14 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -20,10 +15,8 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
 	"github.com/sightline-analytics/sightline"
-	"github.com/sightline-analytics/sightline/store/clickhouse"
+	"github.com/sightline-analytics/sightline/internal/servicetest"
 )
 
 // TestSeedCommand: `sightline seed` creates its project once, and the same
@@ -33,16 +26,7 @@ func TestSeedCommand(t *testing.T) {
 	dir := t.TempDir()
 	seed := func(args ...string) seedResult {
 		t.Helper()
-		var stdout, stderr bytes.Buffer
-		args = append([]string{"seed", "--events", "3000", "--days", "3", "--data", dir, "--json"}, args...)
-		if err := run(args, &stdout, &stderr); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, stderr.String())
-		}
-		var res seedResult
-		if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-			t.Fatalf("%v: report is not JSON: %v\n%s", args, err, stdout.String())
-		}
-		return res
+		return runJSON[seedResult](t, append([]string{"seed", "--events", "3000", "--days", "3", "--data", dir, "--json"}, args...)...)
 	}
 	count := func(project int64) int64 {
 		t.Helper()
@@ -241,9 +225,8 @@ func TestDemoCommand(t *testing.T) {
 
 // TestMigrateCommand: `sightline migrate` creates the shared stores of a
 // scaled-out deployment on a 2-shard ClickHouse cluster and PostgreSQL, and
-// running it again changes nothing; a node then starts on them. Without
-// the servers (scripts/services.sh) the test skips loudly, or fails under
-// CI=true; the flag errors are checked either way.
+// running it again changes nothing; a node then starts on them. The flag
+// errors are checked even without the servers.
 func TestMigrateCommand(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -259,44 +242,9 @@ func TestMigrateCommand(t *testing.T) {
 		}
 	}
 
-	chBase, cluster, pgBase := os.Getenv("SIGHTLINE_TEST_CLICKHOUSE"), os.Getenv("SIGHTLINE_TEST_CLICKHOUSE_CLUSTER"), os.Getenv("SIGHTLINE_TEST_POSTGRES")
-	if chBase == "" || cluster == "" || pgBase == "" {
-		msg := "SIGHTLINE_TEST_CLICKHOUSE, SIGHTLINE_TEST_CLICKHOUSE_CLUSTER and SIGHTLINE_TEST_POSTGRES must be set: `eval \"$(scripts/services.sh)\"`"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPING the migrate test against ClickHouse and PostgreSQL: " + msg)
-	}
 	ctx := context.Background()
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "sl_migrate_" + hex.EncodeToString(b)
-	cfg, err := clickhouse.ParseDSN(chBase)
-	if err != nil {
-		t.Fatal(err)
-	}
-	storeDSN := "clickhouse://" + cfg.Hosts[0] + "/" + name + "?cluster=" + cluster
-	t.Cleanup(func() { clickhouse.DropDatabase(context.Background(), storeDSN) })
-	admin, err := sql.Open("pgx", pgBase)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("pgx", pgBase); err == nil {
-			db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(pgBase)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	metaDSN := u.String()
+	storeDSN := servicetest.ClickHouse(t, "SIGHTLINE_TEST_CLICKHOUSE_CLUSTER")
+	metaDSN := servicetest.Postgres(t)
 
 	var first string
 	for i := range 2 {
