@@ -73,3 +73,75 @@ func DedupRanges(ts []int64, slack int64) [][2]int64 {
 	}
 	return append(ranges, [2]int64{ts[start] - slack, ts[len(ts)-1] + slack})
 }
+
+// EventKey identifies an event in a store: its project and its UUID, as
+// stored (Clean).
+type EventKey struct {
+	Project int64
+	UUID    string
+}
+
+// Selection chooses what a store appends of a batch, the same way in every
+// store. Events without a UUID or a usable time (EventTimes) are skipped;
+// of events that share a key within the batch, the first wins. A writer
+// keeps one Selection and reuses its buffers from batch to batch.
+type Selection struct {
+	// Keep are the indexes of the events to store, in batch order.
+	Keep []int
+	// Micros are their timestamps in Unix microseconds, for DedupRanges
+	// (which sorts them in place).
+	Micros []int64
+	// Facts are their identity facts, in batch order.
+	Facts []IdentityFact
+	// Skipped counts the events without a UUID or a usable time.
+	Skipped int
+
+	seen map[EventKey]struct{}
+}
+
+// Select chooses among events, replacing the previous batch's choice.
+func (s *Selection) Select(events []event.Event) {
+	if s.seen == nil {
+		s.seen = make(map[EventKey]struct{})
+	}
+	s.Reset()
+	for i := range events {
+		e := &events[i]
+		ts, _, ok := EventTimes(e)
+		if !ok || e.UUID == "" {
+			s.Skipped++
+			continue
+		}
+		k := EventKey{e.ProjectID, Clean(e.UUID)}
+		if _, dup := s.seen[k]; dup {
+			continue
+		}
+		s.seen[k] = struct{}{}
+		s.Keep = append(s.Keep, i)
+		s.Micros = append(s.Micros, ts.UnixMicro())
+		if f, ok := IdentityFactOf(e, ts); ok {
+			s.Facts = append(s.Facts, f)
+		}
+	}
+}
+
+// NewFacts returns the identity facts of the selected events whose keys are
+// not in stored: the events a store found already stored do not apply
+// their facts again.
+func (s *Selection) NewFacts(stored map[EventKey]bool) []IdentityFact {
+	facts := s.Facts[:0:0]
+	for _, f := range s.Facts {
+		if !stored[EventKey{f.Project, f.UUID}] {
+			facts = append(facts, f)
+		}
+	}
+	return facts
+}
+
+// Reset empties the selection and drops its references to the batch's
+// strings, which the caller may reuse once the append returns.
+func (s *Selection) Reset() {
+	clear(s.seen)
+	clear(s.Facts)
+	s.Keep, s.Micros, s.Facts, s.Skipped = s.Keep[:0], s.Micros[:0], s.Facts[:0], 0
+}

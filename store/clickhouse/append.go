@@ -34,22 +34,14 @@ var eventColumns = []string{
 
 var insertEventsSQL = "INSERT INTO events (" + strings.Join(eventColumns, ", ") + ")"
 
-type uuidKey struct {
-	project int64
-	uuid    string
-}
-
 // writer serializes appends (one spool writer per node calls Append).
 type writer struct {
 	s   *Store
 	mu  sync.Mutex
 	log *slog.Logger
 
-	seen   map[uuidKey]struct{}
-	keep   []int
-	micros []int64
-	ident  []store.IdentityFact
-	cols   columns
+	sel  store.Selection
+	cols columns
 
 	// beforeCheckpoint, when set by a test, runs after the events are
 	// inserted and before the checkpoint is; an error aborts the append.
@@ -69,7 +61,7 @@ type columns struct {
 }
 
 func newWriter(s *Store) *writer {
-	return &writer{s: s, log: s.log, seen: make(map[uuidKey]struct{})}
+	return &writer{s: s, log: s.log}
 }
 
 // Append implements store.Writer; see the package documentation for the
@@ -84,7 +76,7 @@ func (w *writer) append(ctx context.Context, events []event.Event, cp store.Chec
 	defer w.forget()
 
 	w.prepare(events)
-	if len(w.keep) > 0 {
+	if len(w.sel.Keep) > 0 {
 		dups, err := w.findStored(ctx, events)
 		if err != nil {
 			return err
@@ -110,54 +102,28 @@ func (w *writer) append(ctx context.Context, events []event.Event, cp store.Chec
 	return nil
 }
 
-func (w *writer) forget() {
-	clear(w.seen)
-	clear(w.ident)
-	w.ident = w.ident[:0]
-}
+func (w *writer) forget() { w.sel.Reset() }
 
-// prepare selects the events to store (w.keep), dropping in-batch
-// duplicates (the first occurrence wins) and events without a UUID or a
-// usable time, and extracts their identity facts.
+// prepare selects the events to store (store.Selection: in-batch duplicates
+// and events without a UUID or a usable time are dropped) and their
+// identity facts.
 func (w *writer) prepare(events []event.Event) {
-	clear(w.seen)
-	w.keep = w.keep[:0]
-	w.micros = w.micros[:0]
-	w.ident = w.ident[:0]
-	var skipped int
-	for i := range events {
-		e := &events[i]
-		ts, _, ok := store.EventTimes(e)
-		if !ok || e.UUID == "" {
-			skipped++
-			continue
-		}
-		k := uuidKey{e.ProjectID, clean(e.UUID)}
-		if _, dup := w.seen[k]; dup {
-			continue
-		}
-		w.seen[k] = struct{}{}
-		w.keep = append(w.keep, i)
-		w.micros = append(w.micros, ts.UnixMicro())
-		if r, ok := store.IdentityFactOf(e, ts); ok {
-			w.ident = append(w.ident, r)
-		}
-	}
-	if skipped > 0 {
-		w.log.Warn("clickhouse: skipped events without uuid or timestamp", "skipped", skipped, "batch", len(events))
+	w.sel.Select(events)
+	if w.sel.Skipped > 0 {
+		w.log.Warn("clickhouse: skipped events without uuid or timestamp", "skipped", w.sel.Skipped, "batch", len(events))
 	}
 }
 
 // findStored returns the keys of the kept events that are already stored.
 // The keys travel as an external table (no size limit on the query text);
 // GLOBAL IN ships them to every shard when events is Distributed.
-func (w *writer) findStored(ctx context.Context, events []event.Event) (map[uuidKey]bool, error) {
+func (w *writer) findStored(ctx context.Context, events []event.Event) (map[store.EventKey]bool, error) {
 	keys, err := ext.NewTable("batch_keys", ext.Column("project_id", "Int64"), ext.Column("uuid", "String"))
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: append: key table: %w", err)
 	}
 	projects := map[int64]bool{}
-	for _, i := range w.keep {
+	for _, i := range w.sel.Keep {
 		e := &events[i]
 		projects[e.ProjectID] = true
 		if err := keys.Append(e.ProjectID, clean(e.UUID)); err != nil {
@@ -173,17 +139,17 @@ func (w *writer) findStored(ctx context.Context, events []event.Event) (map[uuid
 		") AND (project_id, uuid) GLOBAL IN (SELECT project_id, uuid FROM batch_keys)"
 	rows, err := w.s.conn.Query(ch.Context(ctx, ch.WithExternalTable(keys)), query)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: append: look up %d stored keys: %w", len(w.keep), err)
+		return nil, fmt.Errorf("clickhouse: append: look up %d stored keys: %w", len(w.sel.Keep), err)
 	}
 	defer rows.Close()
-	var dups map[uuidKey]bool
+	var dups map[store.EventKey]bool
 	for rows.Next() {
-		var k uuidKey
-		if err := rows.Scan(&k.project, &k.uuid); err != nil {
+		var k store.EventKey
+		if err := rows.Scan(&k.Project, &k.UUID); err != nil {
 			return nil, fmt.Errorf("clickhouse: append: read stored key: %w", err)
 		}
 		if dups == nil {
-			dups = make(map[uuidKey]bool)
+			dups = make(map[store.EventKey]bool)
 		}
 		dups[k] = true
 	}
@@ -194,13 +160,13 @@ func (w *writer) findStored(ctx context.Context, events []event.Event) (map[uuid
 }
 
 // insert stores the kept events that are not dups, in one INSERT.
-func (w *writer) insert(ctx context.Context, events []event.Event, dups map[uuidKey]bool) error {
+func (w *writer) insert(ctx context.Context, events []event.Event, dups map[store.EventKey]bool) error {
 	c := &w.cols
 	c.reset()
 	n := 0
-	for _, i := range w.keep {
+	for _, i := range w.sel.Keep {
 		e := &events[i]
-		if dups != nil && dups[uuidKey{e.ProjectID, clean(e.UUID)}] {
+		if dups != nil && dups[store.EventKey{Project: e.ProjectID, UUID: clean(e.UUID)}] {
 			continue
 		}
 		ts, recv, _ := store.EventTimes(e)
@@ -550,7 +516,7 @@ func unquote(lit string) (string, bool) {
 func clean(s string) string { return store.Clean(s) }
 
 func (w *writer) dedupRanges() [][2]int64 {
-	return store.DedupRanges(w.micros, w.s.opts.DedupSlack.Microseconds())
+	return store.DedupRanges(w.sel.Micros, w.s.opts.DedupSlack.Microseconds())
 }
 
 func (w *writer) rangeFilter() string {

@@ -18,13 +18,8 @@ import (
 
 // applyIdentity processes the batch's identity facts that were not
 // duplicates.
-func (w *writer) applyIdentity(ctx context.Context, dups map[uuidKey]bool) error {
-	facts := w.ident[:0:0]
-	for _, f := range w.ident {
-		if !dups[uuidKey{f.Project, f.UUID}] {
-			facts = append(facts, f)
-		}
-	}
+func (w *writer) applyIdentity(ctx context.Context, dups map[store.EventKey]bool) error {
+	facts := w.sel.NewFacts(dups)
 	if len(facts) == 0 {
 		return nil
 	}

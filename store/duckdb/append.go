@@ -120,11 +120,6 @@ func init() {
 
 const maxDedupRanges = store.MaxDedupRanges
 
-type uuidKey struct {
-	project int64
-	uuid    string
-}
-
 // writer owns the one connection that appends.
 type writer struct {
 	mu   sync.Mutex
@@ -133,12 +128,9 @@ type writer struct {
 	log  *slog.Logger
 
 	// Buffers reused from batch to batch.
-	seen   map[uuidKey]struct{}
-	keep   []int // indexes of the events to store
-	vals   []driver.Value
-	micros []int64
-	ident  []store.IdentityFact
-	strs   []byte
+	sel  store.Selection
+	vals []driver.Value
+	strs []byte
 
 	rollups *rollupWriter
 
@@ -161,7 +153,6 @@ func newWriter(ctx context.Context, db *sql.DB, opts Options) (*writer, error) {
 		conn:    conn,
 		opts:    opts,
 		log:     opts.Logger,
-		seen:    make(map[uuidKey]struct{}),
 		vals:    make([]driver.Value, len(appenderColumns)),
 		rollups: rollups,
 	}
@@ -228,7 +219,7 @@ func (w *writer) append(ctx context.Context, events []event.Event, cp store.Chec
 	}()
 
 	w.prepare(events)
-	if len(w.keep) > 0 {
+	if len(w.sel.Keep) > 0 {
 		dups, err := w.findStored(ctx, events)
 		if err != nil {
 			return err
@@ -268,55 +259,31 @@ func (w *writer) append(ctx context.Context, events []event.Event, cp store.Chec
 }
 
 func (w *writer) forget() {
-	clear(w.seen)
-	clear(w.ident)
-	w.ident = w.ident[:0]
+	w.sel.Reset()
 	clear(w.vals)
 	// The rollups' keys hold the events' strings.
 	w.rollups.reset()
 }
 
-// prepare selects the events to store (w.keep), dropping in-batch duplicates
-// and events that cannot be stored, and extracts their identity facts.
+// prepare selects the events to store (store.Selection: in-batch duplicates
+// and events that cannot be stored are dropped) and their identity facts.
 func (w *writer) prepare(events []event.Event) {
-	clear(w.seen)
-	w.keep = w.keep[:0]
-	w.micros = w.micros[:0]
-	w.ident = w.ident[:0]
-	var skipped int
-	for i := range events {
-		e := &events[i]
-		ts, _, ok := store.EventTimes(e)
-		if !ok || e.UUID == "" {
-			skipped++
-			continue
-		}
-		k := uuidKey{e.ProjectID, clean(e.UUID)}
-		if _, dup := w.seen[k]; dup {
-			continue
-		}
-		w.seen[k] = struct{}{}
-		w.keep = append(w.keep, i)
-		w.micros = append(w.micros, ts.UnixMicro())
-		if r, ok := store.IdentityFactOf(e, ts); ok {
-			w.ident = append(w.ident, r)
-		}
-	}
-	if skipped > 0 {
-		w.log.Warn("duckdb: skipped events without uuid or timestamp", "skipped", skipped, "batch", len(events))
+	w.sel.Select(events)
+	if w.sel.Skipped > 0 {
+		w.log.Warn("duckdb: skipped events without uuid or timestamp", "skipped", w.sel.Skipped, "batch", len(events))
 	}
 }
 
 // insert stores the kept events that are not dups.
-func (w *writer) insert(ctx context.Context, events []event.Event, dups map[uuidKey]bool) error {
+func (w *writer) insert(ctx context.Context, events []event.Event, dups map[store.EventKey]bool) error {
 	err := w.conn.Raw(func(dc any) error {
 		app, err := duckdb.NewQueryAppender(dc.(driver.Conn), insertSQL, "", appenderTypes, appenderNames)
 		if err != nil {
 			return fmt.Errorf("duckdb: append: create appender: %w", err)
 		}
-		for _, i := range w.keep {
+		for _, i := range w.sel.Keep {
 			e := &events[i]
-			if dups != nil && dups[uuidKey{e.ProjectID, clean(e.UUID)}] {
+			if dups != nil && dups[store.EventKey{Project: e.ProjectID, UUID: clean(e.UUID)}] {
 				continue
 			}
 			ts, recv, _ := store.EventTimes(e)
@@ -328,7 +295,7 @@ func (w *writer) insert(ctx context.Context, events []event.Event, dups map[uuid
 			w.rollups.add(e, ts)
 		}
 		if err := app.CloseWithCancel(ctx); err != nil {
-			return fmt.Errorf("duckdb: append: insert %d events: %w", len(w.keep)-len(dups), err)
+			return fmt.Errorf("duckdb: append: insert %d events: %w", len(w.sel.Keep)-len(dups), err)
 		}
 		return w.rollups.flush(ctx, dc.(driver.Conn))
 	})
@@ -435,7 +402,7 @@ var nul = []byte{0}
 func clean(s string) string { return store.Clean(s) }
 
 func (w *writer) dedupRanges() [][2]int64 {
-	return store.DedupRanges(w.micros, w.opts.DedupSlack.Microseconds()) // the events are appended from w.keep
+	return store.DedupRanges(w.sel.Micros, w.opts.DedupSlack.Microseconds())
 }
 
 // rangeFilter returns the batch's time ranges as a condition on
@@ -462,7 +429,7 @@ const storedSQL = `CREATE OR REPLACE TEMP TABLE stored (project_id BIGINT, uuid 
 // Only the keys go through a second query appender, whose statement
 // semi-joins them with the events of the batch's time ranges; the full rows
 // then need no join at all.
-func (w *writer) findStored(ctx context.Context, events []event.Event) (map[uuidKey]bool, error) {
+func (w *writer) findStored(ctx context.Context, events []event.Event) (map[store.EventKey]bool, error) {
 	if _, err := w.conn.ExecContext(ctx, storedSQL); err != nil {
 		return nil, fmt.Errorf("duckdb: append: create dedup table: %w", err)
 	}
@@ -474,7 +441,7 @@ func (w *writer) findStored(ctx context.Context, events []event.Event) (map[uuid
 		if err != nil {
 			return fmt.Errorf("duckdb: append: create dedup appender: %w", err)
 		}
-		for _, i := range w.keep {
+		for _, i := range w.sel.Keep {
 			e := &events[i]
 			if err := app.AppendRow(e.ProjectID, clean(e.UUID)); err != nil {
 				app.Close()
@@ -482,7 +449,7 @@ func (w *writer) findStored(ctx context.Context, events []event.Event) (map[uuid
 			}
 		}
 		if err := app.CloseWithCancel(ctx); err != nil {
-			return fmt.Errorf("duckdb: append: look up %d stored keys: %w", len(w.keep), err)
+			return fmt.Errorf("duckdb: append: look up %d stored keys: %w", len(w.sel.Keep), err)
 		}
 		return nil
 	})
@@ -494,14 +461,14 @@ func (w *writer) findStored(ctx context.Context, events []event.Event) (map[uuid
 		return nil, fmt.Errorf("duckdb: append: read stored keys: %w", err)
 	}
 	defer rows.Close()
-	var dups map[uuidKey]bool
+	var dups map[store.EventKey]bool
 	for rows.Next() {
-		var k uuidKey
-		if err := rows.Scan(&k.project, &k.uuid); err != nil {
+		var k store.EventKey
+		if err := rows.Scan(&k.Project, &k.UUID); err != nil {
 			return nil, fmt.Errorf("duckdb: append: read stored key: %w", err)
 		}
 		if dups == nil {
-			dups = make(map[uuidKey]bool)
+			dups = make(map[store.EventKey]bool)
 		}
 		dups[k] = true
 	}

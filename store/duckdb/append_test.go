@@ -97,7 +97,7 @@ func TestDedupRanges(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := &writer{opts: Options{DedupSlack: slack}}
 			for _, d := range tt.ts {
-				w.micros = append(w.micros, at(d))
+				w.sel.Micros = append(w.sel.Micros, at(d))
 			}
 			if got := w.dedupRanges(); !slices.Equal(got, tt.want) {
 				t.Fatalf("ranges = %v, want %v", got, tt.want)
@@ -109,9 +109,9 @@ func TestDedupRanges(t *testing.T) {
 		w := &writer{opts: Options{DedupSlack: slack}}
 		rng := rand.New(rand.NewPCG(3, 4))
 		for range 1000 {
-			w.micros = append(w.micros, at(time.Duration(rng.IntN(30*24))*time.Hour))
+			w.sel.Micros = append(w.sel.Micros, at(time.Duration(rng.IntN(30*24))*time.Hour))
 		}
-		ts := slices.Clone(w.micros)
+		ts := slices.Clone(w.sel.Micros)
 		got := w.dedupRanges()
 		if len(got) != maxDedupRanges {
 			t.Fatalf("%d ranges, want %d", len(got), maxDedupRanges)
