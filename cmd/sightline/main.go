@@ -25,7 +25,7 @@ Usage:
   sightline demo   [--addr 127.0.0.1:8080] [--data ./sightline-demo] [--days 30] [--events N]
   sightline seed   --events N [--days D] [--seed S] [--data DIR] [--project NAME] [--json]
   sightline bench  ingest [--events N] [--clients C] [--batch B] [--phases] [--json]
-  sightline bench  query  [--events N] [--days D] [--runs R] [--data DIR] [--store DSN] [--json]
+  sightline bench  query  [--events N] [--days D] [--runs R] [--only NAMES] [--data DIR] [--store DSN] [--json]
   sightline migrate --store clickhouse://host:9000/db?cluster=NAME [--meta postgres://…]
   sightline version
 
