@@ -2,10 +2,7 @@ package insight
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -15,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sightline-analytics/sightline/event"
+	"github.com/sightline-analytics/sightline/internal/servicetest"
 	"github.com/sightline-analytics/sightline/meta"
 	"github.com/sightline-analytics/sightline/store"
 	"github.com/sightline-analytics/sightline/store/clickhouse"
@@ -27,23 +25,8 @@ import (
 // Without the servers the test skips loudly, or fails under CI=true.
 func openClickHouseCluster(t *testing.T) *clickhouse.Store {
 	t.Helper()
-	base, cluster := os.Getenv("SIGHTLINE_TEST_CLICKHOUSE"), os.Getenv("SIGHTLINE_TEST_CLICKHOUSE_CLUSTER")
-	if base == "" || cluster == "" {
-		msg := "SIGHTLINE_TEST_CLICKHOUSE(_CLUSTER) is not set: start ClickHouse with `eval \"$(scripts/services.sh)\"`"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPING the insight ClickHouse test: " + msg)
-	}
-	cfg, err := clickhouse.ParseDSN(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	dsn := "clickhouse://" + cfg.Hosts[0] + "/sl_itest_" + hex.EncodeToString(b) + "?cluster=" + cluster
+	dsn := servicetest.ClickHouse(t, "SIGHTLINE_TEST_CLICKHOUSE_CLUSTER")
 	ctx := context.Background()
-	t.Cleanup(func() { clickhouse.DropDatabase(context.Background(), dsn) })
 	if err := clickhouse.Migrate(ctx, dsn, clickhouse.Options{}); err != nil {
 		t.Fatal(err)
 	}

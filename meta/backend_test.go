@@ -1,15 +1,12 @@
 package meta
 
 import (
-	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sightline-analytics/sightline/internal/servicetest"
 )
 
 // The whole suite runs once per backend: on SQLite, then, when
@@ -53,32 +50,5 @@ func freshDSN(t testing.TB) string {
 	if testBackend == "sqlite" {
 		return filepath.Join(t.TempDir(), "meta.db")
 	}
-	base := os.Getenv("SIGHTLINE_TEST_POSTGRES")
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "meta_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("create database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		admin, err := sql.Open("pgx", base)
-		if err != nil {
-			return
-		}
-		defer admin.Close()
-		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return servicetest.Postgres(t)
 }
-
-var _ = context.Background

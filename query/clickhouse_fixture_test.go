@@ -2,12 +2,9 @@ package query_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -15,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sightline-analytics/sightline/event"
+	"github.com/sightline-analytics/sightline/internal/servicetest"
 	"github.com/sightline-analytics/sightline/query"
 	"github.com/sightline-analytics/sightline/store"
 	"github.com/sightline-analytics/sightline/store/clickhouse"
@@ -26,27 +24,10 @@ import (
 // ends. Without a server the test skips loudly, or fails under CI=true.
 func clickHouseDSN(t testing.TB, cluster bool) string {
 	t.Helper()
-	base := os.Getenv("SIGHTLINE_TEST_CLICKHOUSE")
-	name := os.Getenv("SIGHTLINE_TEST_CLICKHOUSE_CLUSTER")
-	if base == "" || (cluster && name == "") {
-		msg := "SIGHTLINE_TEST_CLICKHOUSE(_CLUSTER) is not set: start ClickHouse with `eval \"$(scripts/services.sh)\"`"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPING the ClickHouse differential tests: " + msg)
-	}
-	cfg, err := clickhouse.ParseDSN(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	dsn := "clickhouse://" + cfg.Hosts[0] + "/sl_qtest_" + hex.EncodeToString(b)
 	if cluster {
-		dsn += "?cluster=" + name
+		return servicetest.ClickHouse(t, "SIGHTLINE_TEST_CLICKHOUSE_CLUSTER")
 	}
-	t.Cleanup(func() { clickhouse.DropDatabase(context.Background(), dsn) })
-	return dsn
+	return servicetest.ClickHouse(t, "")
 }
 
 func openClickHouse(t testing.TB, cluster bool) *clickhouse.Store {

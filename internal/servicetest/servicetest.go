@@ -45,18 +45,27 @@ func freshName() string {
 	return "sl_test_" + hex.EncodeToString(b)
 }
 
-// ClickHouse returns the DSN of a database that does not exist yet, on the
-// cluster named by the environment variable clusterVar (for example
-// SIGHTLINE_TEST_CLICKHOUSE_CLUSTER), and drops it when the test ends.
-// Creating it is the caller's part (clickhouse.Migrate).
+// ClickHouse returns the DSN of a database that does not exist yet, and
+// drops it when the test ends. With clusterVar (for example
+// SIGHTLINE_TEST_CLICKHOUSE_CLUSTER), the DSN names the cluster that
+// environment variable names; without, the first server alone. Creating
+// the database is the caller's part (clickhouse.Migrate, or Open on a
+// single server).
 func ClickHouse(t testing.TB, clusterVar string) string {
 	t.Helper()
-	env := require(t, "SIGHTLINE_TEST_CLICKHOUSE", clusterVar)
+	vars := []string{"SIGHTLINE_TEST_CLICKHOUSE"}
+	if clusterVar != "" {
+		vars = append(vars, clusterVar)
+	}
+	env := require(t, vars...)
 	cfg, err := clickhouse.ParseDSN(env[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	dsn := "clickhouse://" + cfg.Hosts[0] + "/" + freshName() + "?cluster=" + env[1]
+	dsn := "clickhouse://" + cfg.Hosts[0] + "/" + freshName()
+	if clusterVar != "" {
+		dsn += "?cluster=" + env[1]
+	}
 	t.Cleanup(func() { clickhouse.DropDatabase(context.Background(), dsn) })
 	return dsn
 }
